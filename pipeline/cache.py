@@ -1,0 +1,134 @@
+"""The stage cache: content keys, atomic `.npz` save/load, and memoised fingerprints of raw files.
+
+Every output is one `.npz` whose `__meta__` member is a JSON record of the key, the stage's
+parameters and its inputs' keys, so freshness is decided by reading a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+META = "__meta__"
+FINGERPRINTS = ".raw-fingerprints.json"
+
+
+class CorruptCache(Exception):
+    """A cache file exists but cannot be read; the runner treats it as missing."""
+
+
+def digest(value: Any) -> str:
+    """A stable hash of JSON-able data."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def source_digest(*paths: str) -> str:
+    """Hash of source files: a stage's key changes when its code does."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def file_fingerprint(path: Path, memo_dir: Path) -> str:
+    """Content hash of `path`, memoised on (size, mtime) so unchanged files are not re-read."""
+    memo_file = memo_dir / FINGERPRINTS
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    stat = path.stat()
+    name = str(path.resolve())
+    entry = memo.get(name)
+    if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return entry["sha256"]
+    with open(path, "rb") as f:
+        sha = hashlib.file_digest(f, "sha256").hexdigest()[:20]
+    memo[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha}
+    try:
+        atomic_write_bytes(memo_file, json.dumps(memo, indent=1).encode())
+    except OSError:
+        pass  # the memo only saves time; a read-only cache folder is reported where it matters
+    return sha
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and `os.replace`, so readers never see half."""
+    with _atomic(path) as f:
+        f.write(data)
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Atomically write `arrays` plus the JSON `meta` record to one `.npz`."""
+    if META in arrays:
+        raise ValueError(f"{META} is reserved")
+    with _atomic(path) as f:
+        np.savez(f, **arrays, **{META: np.array(json.dumps(meta, default=str))})
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """The meta record of a cache file, None when it does not exist."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return json.loads(str(npz[META]))
+    except Exception as exc:  # any failure to read means "do not trust it"
+        raise CorruptCache(f"{path}: unreadable cache file ({type(exc).__name__}: {exc})") from None
+
+
+def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The arrays `names` of a cache file (all but meta when empty), read now so a corrupt
+    member shows here."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in (names or npz.files) if name != META}
+    except Exception as exc:
+        raise CorruptCache(f"{path}: unreadable cache file ({type(exc).__name__}: {exc})") from None
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files left by processes that no longer run (a kill -9 mid-write)."""
+    for tmp in folder.glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+class _atomic:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.tmp, "wb")
+        return self.file
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+

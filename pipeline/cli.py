@@ -1,0 +1,270 @@
+"""The `pipeline` command: parses options, builds the config, calls the runner, renders with rich.
+
+No pipeline logic lives here. Every command that runs stages takes the same parameter options,
+because a stage's key includes its parameters: `predict --epochs 3` uses the model trained with
+3 epochs. Settings to keep belong in pipeline.toml.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pipeline.config import load_config
+from pipeline.errors import PipelineError
+from pipeline.runner import STAGES, Reporter, Runner
+
+app = typer.Typer(
+    add_completion=True,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Kaggle CSV competitions: cached stages from data/raw/train.csv + test.csv to a submission.",
+)
+out = Console()
+err = Console(stderr=True)
+
+# option name -> the config settings it overrides
+PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "label_column": (("ingest", "label_column"),),
+    "id_column": (("ingest", "id_column"),),
+    "image_shape": (("preprocess", "image_shape"),),
+    "val_fraction": (("split", "val_fraction"),),
+    "seed": (("split", "seed"), ("train", "seed")),
+    "model": (("train", "model"),),
+    "epochs": (("train", "epochs"),),
+    "batch_size": (("train", "batch_size"),),
+}
+
+
+def _option(name: str, kind: type, help: str, default: Any = None) -> inspect.Parameter:
+    flag = "--" + name.replace("_", "-")
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(default, flag, help=help, show_default=default is not None),
+        annotation=kind | None if default is None else kind,
+    )
+
+
+COMMON = [
+    _option("data_dir", Path, "Competition folder holding raw/ and processed/.", Path("data")),
+    _option("quiet", bool, "Print only warnings, errors and results.", False),
+]
+STAGE_OPTIONS = [
+    _option("force", bool, "Re-run every stage this command covers, fresh or not.", False),
+    _option("label_column", str, "Label column of train.csv [default: label]."),
+    _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
+    _option("image_shape", str, "Image shape such as 28x28 or 32x32x3 [default: square feature counts]."),
+    _option("val_fraction", float, "Share of train rows held out for validation [default: 0.1]."),
+    _option("seed", int, "Seed of the split and of training [default: 42]."),
+    _option("model", str, "auto, cnn or mlp [default: auto: cnn for images, mlp for vectors]."),
+    _option("epochs", int, "Most epochs to train; early stopping may end sooner [default: 15]."),
+    _option("batch_size", int, "Training batch size [default: 128]."),
+]
+
+
+def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command that receives a ready Runner, with the shared options added and
+    user errors turned into one line and exit code 2."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(fn).parameters.values() if p.name != "runner"]
+        shared = COMMON + (STAGE_OPTIONS if stage_options else [])
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            options = {p.name: kwargs.pop(p.name) for p in shared}
+            try:
+                overrides: dict[str, dict[str, Any]] = {}
+                for option, targets in PARAM_OPTIONS.items():
+                    for section, key in targets:
+                        overrides.setdefault(section, {})[key] = options.get(option)
+                config = load_config(overrides, data_dir=options["data_dir"])
+                reporter = RichReporter(quiet=options["quiet"])
+                fn(runner=Runner(config, reporter, force=options.get("force", False)), **kwargs)
+            except PipelineError as exc:
+                reporter_done()
+                err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                reporter_done()
+                err.print("interrupted; cached stages are kept")
+                raise typer.Exit(130) from None
+
+        wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+        return app.command(name)(wrapper)
+
+    return decorate
+
+
+class RichReporter(Reporter):
+    """Stage lines, a progress bar per epoch in a terminal, a line per epoch otherwise."""
+
+    active: Progress | None = None
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.task: Any = None
+
+    def stage(self, name: str, action: str, reason: str) -> None:
+        if self.quiet:
+            return
+        if action == "cached":
+            out.print(f"[green]✓[/] {name:<10} [dim]cached[/]")
+        else:
+            out.print(f"[yellow]▶[/] {name:<10} [dim]running ({reason})[/]", highlight=False)
+
+    def finished(self, name: str, seconds: float) -> None:
+        if not self.quiet:
+            out.print(f"[green]✓[/] {name:<10} [dim]done in {seconds:.1f}s[/]")
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            out.print(f"  [dim]{message}[/]", highlight=False)
+
+    def warn(self, message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    def batch(self, done: int, total: int) -> None:
+        if self.quiet or not out.is_terminal:
+            return
+        if RichReporter.active is None:
+            RichReporter.active = Progress(
+                TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeRemainingColumn(), console=out, transient=True,
+            )
+            RichReporter.active.start()
+            self.task = RichReporter.active.add_task("epoch", total=total)
+        RichReporter.active.update(self.task, completed=done, total=total)
+
+    def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
+        reporter_done()
+        if self.quiet:
+            return
+        shown = "  ".join(
+            f"{k.replace('accuracy', 'acc')} {v:.4f}" for k, v in logs.items() if k != "learning_rate"
+        )
+        out.print(f"  epoch {epoch}/{epochs}  {shown}", highlight=False, soft_wrap=True)
+
+
+def reporter_done() -> None:
+    """Stop a running progress bar so the next line prints cleanly."""
+    if RichReporter.active is not None:
+        RichReporter.active.stop()
+        RichReporter.active = None
+
+
+# -- stage commands ----------------------------------------------------------------------
+
+
+def _stage_command(stage: str, doc: str) -> None:
+    def run_stage(runner: Runner) -> None:
+        runner.run(stage)
+        if stage == "validate":
+            _print_metrics(runner)
+
+    run_stage.__doc__ = doc
+    command(stage)(run_stage)
+
+
+_stage_command("ingest", "Read data/raw/train.csv and test.csv into arrays.")
+_stage_command("preprocess", "Reshape to images and scale to [0, 1], or standardise vectors.")
+_stage_command("split", "Stratified train/validation split (indices only).")
+_stage_command("train", "Train the Keras model; also exports models/model.keras.")
+_stage_command("validate", "Validation metrics; saves reports/metrics.json.")
+
+
+@command("run-all")
+def run_all(runner: Runner) -> None:
+    """Run ingest through validate, taking fresh stages from the cache."""
+    runner.run("validate")
+    _print_metrics(runner)
+
+
+@command("predict")
+def predict(
+    runner: Runner,
+    out_path: Path = typer.Option(
+        Path("submissions/submission.csv"), "--out", help="Where to write the submission CSV."
+    ),
+) -> None:
+    """Predict test.csv and write a checked submission CSV."""
+    from pipeline import io
+
+    if out_path.is_dir():
+        raise PipelineError(f"--out {out_path} is a folder; give a file name such as {out_path}/sub.csv")
+    if out_path.resolve().parent == runner.config.raw_dir.resolve():
+        raise PipelineError(f"--out {out_path} is inside {runner.config.raw_dir}, which is never written; use submissions/")
+    frame = runner.submission()
+    io.write_csv(frame, out_path)
+    header = ",".join(str(c) for c in frame.columns)
+    out.print(f"wrote [bold]{out_path}[/]: {len(frame)} rows, header {header}", highlight=False)
+
+
+@command("status")
+def status(runner: Runner) -> None:
+    """Show each stage as fresh, stale (and why) or missing. Never imports TensorFlow."""
+    table = Table("stage", "state", "why")
+    colour = {"fresh": "green", "stale": "yellow", "missing": "red"}
+    for row in runner.status():
+        table.add_row(row.name, f"[{colour[row.state]}]{row.state}[/]", row.reason)
+    out.print(table)
+
+
+@command("clean", stage_options=False)
+def clean(runner: Runner) -> None:
+    """Remove cached outputs (data/processed/), models/model.keras and reports/metrics.json.
+    data/raw/ is never touched."""
+    config = runner.config
+    targets = [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
+    targets += [p for name in STAGES if (p := runner.export_path(name)) is not None and p.exists()]
+    for path in targets:
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    out.print(f"removed {len(targets)} cached file(s)")
+
+
+@command("demo", stage_options=False)
+def demo(
+    runner: Runner,
+    force: bool = typer.Option(False, "--force", help="Overwrite existing CSVs in data/raw/."),
+) -> None:
+    """Write the embedded demo competition (scikit-learn's 8x8 digits) into data/raw/."""
+    from pipeline.demo import write_demo
+
+    for path in write_demo(runner.config.raw_dir, overwrite=force):
+        out.print(f"wrote {path}")
+    out.print("next: [bold]pipeline run-all[/] then [bold]pipeline predict --out submissions/sub.csv[/]")
+
+
+def _print_metrics(runner: Runner) -> None:
+    from pipeline.reports import metrics_record
+
+    record = metrics_record(runner.outputs("validate"))
+    summary = Table("validation", "value", title=f"{record['n_val']} held-out rows")
+    summary.add_row("accuracy", f"{record['accuracy']:.4f}")
+    summary.add_row("log loss", f"{record['log_loss']:.4f}")
+    out.print(summary)
+    classes = [str(c) for c in record["classes"]]
+    if len(classes) <= 30:
+        matrix = Table("true \\ predicted", *classes, "recall", title="confusion matrix")
+        for name, row in zip(classes, record["confusion_matrix"]):
+            matrix.add_row(name, *(str(v) for v in row), f"{record['recall'][name]:.3f}")
+        out.print(matrix)
+    out.print(f"[dim]saved {runner.export_path('validate')}[/]")
+
+
+def main() -> None:
+    app(prog_name="pipeline")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The edges: finding and reading the competition's CSVs with clear errors, writing CSVs atomically."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.cache import atomic_write_bytes
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def find_raw(raw_dir: Path, stem: str, required: bool = True) -> Path | None:
+    """`raw_dir/stem.csv`, or its gzip-compressed twin `stem.csv.gz`."""
+    for candidate in (raw_dir / f"{stem}.csv", raw_dir / f"{stem}.csv.gz"):
+        if candidate.is_file():
+            return candidate
+    if required:
+        raise PipelineError(
+            f"{raw_dir / (stem + '.csv')} not found; put the competition's {stem}.csv in "
+            f"{raw_dir}/ (or run `pipeline demo` for the demo competition)"
+        )
+    return None
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV into a DataFrame; every failure a user can cause becomes a PipelineError."""
+    import pandas as pd  # here, not at the top: the cached path never reads a CSV
+
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True, low_memory=False)
+    except FileNotFoundError:
+        raise PipelineError(f"{path} not found; check the path") from None
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{path} is empty; it needs a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise PipelineError(f"{path}: {_parser_problem(str(exc))}") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
+    if len(frame) == 0:
+        raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
+    duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", str(c)) and
+                  str(c).rsplit(".", 1)[0] in frame.columns]
+    if duplicated:
+        raise PipelineError(
+            f"{path}: column {str(duplicated[0]).rsplit('.', 1)[0]!r} appears more than once; "
+            f"rename or drop the duplicate"
+        )
+    return frame
+
+
+def _parser_problem(message: str) -> str:
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if match:
+        want, line, saw = match.groups()
+        return (f"line {line} has {saw} fields but the header has {want}; "
+                f"fix that row (a stray comma or a missing value)")
+    return f"not a valid CSV ({message.strip()}); fix the file"
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV atomically, so an interrupted write never leaves half a submission."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    try:
+        atomic_write_bytes(path, buffer.getvalue().encode())
+    except OSError as exc:
+        raise PipelineError(f"cannot write {path} ({exc.strerror}); choose a writable --out") from None

@@ -1,0 +1,317 @@
+"""The ordered stage graph: decide what is fresh, run what is not, and report why.
+
+A stage's key hashes its name, its source code, its own parameters, its inputs' keys and
+(for ingest) the content hashes of the raw CSVs. Keys are computed without running anything,
+so a fully cached run reads only each output's small `__meta__` record and never imports
+TensorFlow, pandas or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pipeline import cache
+from pipeline.config import Config
+from pipeline.errors import PipelineError
+
+STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
+DEPS: dict[str, tuple[str, ...]] = {
+    "ingest": (),
+    "preprocess": ("ingest",),
+    "split": ("ingest",),
+    "train": ("ingest", "preprocess", "split"),
+    "validate": ("ingest", "preprocess", "split", "train"),
+    "predict": ("preprocess", "train"),
+}
+RAW_FILES = ("train", "test")  # read by ingest
+# The source files whose text is part of each stage's key.
+CODE: dict[str, tuple[str, ...]] = {
+    "ingest": ("stages/ingest.py", "io.py"),
+    "preprocess": ("stages/preprocess.py",),
+    "split": ("stages/split.py",),
+    "train": ("stages/train.py", "models.py"),
+    "validate": ("stages/validate.py",),
+    "predict": ("stages/predict.py",),
+}
+SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
+
+
+class Reporter:
+    """Receives what the runner does; the CLI renders it. This default stays silent."""
+
+    def stage(self, name: str, action: str, reason: str) -> None:
+        """`action` is "cached" or "run"; `reason` says why it runs."""
+
+    def finished(self, name: str, seconds: float) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None: ...
+
+    def batch(self, done: int, total: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    name: str
+    state: str  # fresh | stale | missing
+    reason: str
+
+
+class Runner:
+    """Runs the stages of one data directory under one configuration."""
+
+    def __init__(self, config: Config, reporter: Reporter | None = None, force: bool = False):
+        self.config = config
+        self.report = reporter or Reporter()
+        self.force = force
+        self._records: dict[str, dict[str, Any]] = {}
+        self._outputs: dict[str, dict[str, np.ndarray]] = {}
+        self._ran: set[str] = set()
+
+    # -- keys and freshness -------------------------------------------------------------
+
+    def path(self, name: str) -> Path:
+        return self.config.processed_dir / f"{name}.npz"
+
+    def record(self, name: str) -> dict[str, Any]:
+        """What the stage's key is made of (stored with its output as `__meta__`)."""
+        if name not in self._records:
+            here = Path(__file__).parent
+            record: dict[str, Any] = {
+                "stage": name,
+                "code": cache.source_digest(*(here / f for f in CODE[name])),
+                "params": self.config.section(name),
+                "inputs": {dep: self.key(dep) for dep in DEPS[name]},
+            }
+            if name == "ingest":
+                record["raw"] = {path.name: cache.file_fingerprint(path, self.config.processed_dir)
+                                 for path in self._raw_paths()}
+            self._records[name] = record
+        return self._records[name]
+
+    def key(self, name: str) -> str:
+        return cache.digest(self.record(name))
+
+    def _raw_paths(self) -> list[Path]:
+        from pipeline import io
+
+        return [io.find_raw(self.config.raw_dir, stem) for stem in RAW_FILES]
+
+    def state(self, name: str) -> StageStatus:
+        """Fresh, stale (and why) or missing, without loading any data."""
+        try:
+            stored = cache.read_meta(self.path(name))
+        except cache.CorruptCache as exc:
+            return StageStatus(name, "missing", f"{exc}")
+        if stored is None:
+            return StageStatus(name, "missing", "never run")
+        try:
+            current = self.record(name)
+        except PipelineError as exc:
+            return StageStatus(name, "stale", str(exc))
+        if stored.get("key") == self.key(name):
+            return StageStatus(name, "fresh", "")
+        return StageStatus(name, "stale", _why_stale(stored, current))
+
+    def status(self) -> list[StageStatus]:
+        return [self.state(name) for name in STAGES]
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, target: str) -> None:
+        """Bring `target` and everything it needs up to date, under the data-dir lock."""
+        with self._lock():
+            cache.remove_stale_temporaries(self.config.processed_dir)
+            for name in self._closure(target):
+                status = self.state(name)
+                if self.force and name not in self._ran:
+                    self._compute(name, "--force")
+                elif status.state == "fresh":
+                    self.report.stage(name, "cached", "")
+                else:
+                    self._compute(name, status.reason)
+            self._refresh_exports(self._closure(target))
+
+    def outputs(self, name: str, fields: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """A stage's outputs (only `fields` when given), loaded from the cache or recomputed."""
+        if name in self._outputs:
+            return self._outputs[name]
+        status = self.state(name)
+        if status.state == "fresh":
+            try:
+                loaded = cache.load(self.path(name), fields)
+            except cache.CorruptCache as exc:
+                self.report.warn(f"{exc}; recomputing {name}")
+            else:
+                if not fields:
+                    self._outputs[name] = loaded
+                return loaded
+            status = StageStatus(name, "missing", "cache file unreadable")
+        return self._compute(name, status.reason)
+
+    def submission(self, sample_name: str = "sample_submission") -> Any:
+        """The checked submission DataFrame for the cached (or freshly computed) predictions."""
+        from pipeline import io
+        from pipeline.submission import build_submission
+
+        self.run("predict")
+        info = self.outputs("ingest", SUBMISSION_FIELDS)
+        sample_path = io.find_raw(self.config.raw_dir, sample_name, required=False)
+        return build_submission(
+            self.outputs("predict")["probs"],
+            info["classes"],
+            info["test_ids"],
+            str(info["id_column"]),
+            str(info["label_column"]),
+            io.read_csv(sample_path) if sample_path else None,
+            sample_path.name if sample_path else "",
+        )
+
+    def _closure(self, target: str) -> list[str]:
+        if target not in DEPS:
+            raise PipelineError(f"unknown stage {target!r}; use one of {', '.join(STAGES)}")
+        needed = {target}
+        for name in reversed(STAGES):
+            if name in needed:
+                needed.update(DEPS[name])
+        return [name for name in STAGES if name in needed]
+
+    def _compute(self, name: str, reason: str) -> dict[str, np.ndarray]:
+        self.report.stage(name, "run", reason)
+        inputs = {dep: self.outputs(dep) for dep in DEPS[name]}
+        started = time.perf_counter()
+        result = getattr(self, f"_run_{name}")(inputs)
+        self._export(name, result)  # before the save: a kill in between re-runs the stage
+        meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started}
+        try:
+            cache.save(self.path(name), result, meta)
+        except OSError as exc:
+            raise PipelineError(
+                f"cannot write {self.path(name)} ({exc.strerror}); free space or make "
+                f"{self.config.processed_dir} writable"
+            ) from None
+        self._outputs[name] = result
+        self._ran.add(name)
+        self.report.finished(name, meta["seconds"])
+        return result
+
+    # -- the stages' adapters: inputs from the cache -> the pure stage function ----------
+
+    def _run_ingest(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        from pipeline import io
+
+        train_path, test_path = self._raw_paths()
+        frames = []
+        for path in (train_path, test_path):
+            self.report.info(f"reading {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            frames.append(io.read_csv(path))
+        return _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
+
+    def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        ingested = inputs["ingest"]
+        return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess)
+
+    def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return _stage("split")(inputs["ingest"]["y"], inputs["ingest"]["classes"], self.config.split)
+
+    def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return _stage("train")(
+            inputs["preprocess"]["x"],
+            inputs["ingest"]["y"],
+            inputs["split"]["train_idx"],
+            inputs["split"]["val_idx"],
+            len(inputs["ingest"]["classes"]),
+            self.config.train,
+            on_epoch=self.report.epoch,
+            on_batch=self.report.batch,
+        )
+
+    def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return _stage("validate")(
+            inputs["preprocess"]["x"],
+            inputs["ingest"]["y"],
+            inputs["split"]["val_idx"],
+            inputs["train"],
+            inputs["ingest"]["classes"],
+        )
+
+    def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"])
+
+    # -- files outside the cache: models/model.keras and reports/metrics.json -----------
+
+    def export_path(self, name: str) -> Path | None:
+        return {
+            "train": self.config.models_dir / "model.keras",
+            "validate": self.config.reports_dir / "metrics.json",
+        }.get(name)
+
+    def _export(self, name: str, result: dict[str, np.ndarray]) -> None:
+        path = self.export_path(name)
+        if path is None:
+            return
+        try:
+            if name == "train":
+                from pipeline import models
+
+                models.export(result, path)
+            else:
+                from pipeline import reports
+
+                reports.write_metrics(result, path)
+        except OSError as exc:
+            raise PipelineError(f"cannot write {path} ({exc.strerror}); make its folder writable") from None
+
+    def _refresh_exports(self, names: list[str]) -> None:
+        """Re-create an exported file a user deleted, from its fresh cache entry."""
+        for name in names:
+            path = self.export_path(name)
+            if path is not None and not path.exists():
+                self._export(name, self.outputs(name))
+
+    def _lock(self) -> Any:
+        from filelock import FileLock, Timeout
+
+        folder = self.config.processed_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PipelineError(f"cannot create {folder} ({exc.strerror}); choose a writable --data-dir") from None
+        lock = FileLock(folder / ".lock")
+        try:
+            return lock.acquire(timeout=0)
+        except Timeout:
+            self.report.info(f"waiting for another pipeline run in {self.config.data_dir} to finish")
+            return lock.acquire()
+
+
+def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:
+    """The stage function, imported only when the stage runs (scikit-learn, pandas and
+    TensorFlow stay off the cached path)."""
+    return getattr(importlib.import_module(f"pipeline.stages.{name}"), name)
+
+
+def _why_stale(stored: dict[str, Any], current: dict[str, Any]) -> str:
+    reasons = []
+    for file, digest in current.get("raw", {}).items():
+        old = stored.get("raw", {}).get(file)
+        reasons.append(f"{file} is new" if old is None else f"{file} changed" if old != digest else "")
+    old_params = stored.get("params", {})
+    for param, value in current["params"].items():
+        if old_params.get(param) != value:
+            reasons.append(f"{param} {old_params.get(param)!r} -> {value!r}")
+    for dep, key in current["inputs"].items():
+        if stored.get("inputs", {}).get(dep) != key:
+            reasons.append(f"{dep} changed")
+    if stored.get("code") != current["code"]:
+        reasons.append("code changed")
+    return ", ".join(r for r in reasons if r) or "key changed"

@@ -1,0 +1,47 @@
+"""Preprocess: features -> float32 images (N, H, W, C) scaled to [0, 1], or standardised vectors.
+
+Every statistic comes from train.csv's rows only; test is transformed with them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pipeline.config import PreprocessParams, parse_image_shape
+from pipeline.errors import PipelineError
+
+
+def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams) -> dict[str, np.ndarray]:
+    """Reshape square feature counts (or a configured shape) to images; otherwise standardise."""
+    shape = image_shape(X.shape[1], params.image_shape)
+    if shape:
+        low, high = float(X.min()), float(X.max())
+        scale = (high - low) or 1.0
+        x, x_test = ((a.astype(np.float32) - low) / scale for a in (X, X_test))
+        x, x_test = x.reshape(-1, *shape), x_test.reshape(-1, *shape)
+        stats = {"low": np.float32(low), "high": np.float32(high)}
+    else:
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        std[std == 0] = 1.0  # a constant column carries no information; keep it at zero
+        x, x_test = (((a - mean) / std).astype(np.float32) for a in (X, X_test))
+        stats = {"mean": mean.astype(np.float32), "std": std.astype(np.float32)}
+    return {"x": x, "x_test": x_test, "image_shape": np.array(shape or (), dtype=np.int64), **stats}
+
+
+def image_shape(n_features: int, configured: str) -> tuple[int, int, int] | None:
+    """(H, W, C) for image data, None for tabular vectors."""
+    shape = parse_image_shape(configured)
+    if shape:
+        if math.prod(shape) != n_features:
+            raise PipelineError(
+                f"--image-shape {configured} holds {math.prod(shape)} values but train.csv has "
+                f"{n_features} feature columns; give a shape whose product is {n_features}"
+            )
+        return shape
+    side = math.isqrt(n_features)
+    if side >= 4 and side * side == n_features:
+        return (side, side, 1)
+    return None
