@@ -126,7 +126,7 @@ def _encode_labels(labels: pd.Series, name: str, column: str) -> tuple[np.ndarra
     classes, codes = np.unique(values, return_inverse=True)
     if len(classes) < 2:
         raise PipelineError(
-            f"{name}: column {column!r} holds a single class ({classes[0]!r}); "
+            f"{name}: column {column!r} holds a single class ({classes[0].item()!r}); "
             f"a classifier needs at least two"
         )
     return codes.astype(np.int64), classes

@@ -15,7 +15,7 @@ from pipeline.errors import PipelineError
 
 def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams) -> dict[str, np.ndarray]:
     """Reshape square feature counts (or a configured shape) to images; otherwise standardise."""
-    shape = image_shape(X.shape[1], params.image_shape)
+    shape = image_shape(X.shape[1], params.image_shape, pixels=X.dtype == np.uint8)
     if shape:
         low, high = float(X.min()), float(X.max())
         scale = (high - low) or 1.0
@@ -31,8 +31,12 @@ def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams) -> d
     return {"x": x, "x_test": x_test, "image_shape": np.array(shape or (), dtype=np.int64), **stats}
 
 
-def image_shape(n_features: int, configured: str) -> tuple[int, int, int] | None:
-    """(H, W, C) for image data, None for tabular vectors."""
+def image_shape(n_features: int, configured: str, pixels: bool = True) -> tuple[int, int, int] | None:
+    """(H, W, C) for image data, None for tabular vectors.
+
+    A square feature count is an image from 16x16 up, and from 8x8 up when the values are
+    whole numbers in 0..255 (`pixels`): 64 float measurements are a table, not a picture.
+    """
     shape = parse_image_shape(configured)
     if shape:
         if math.prod(shape) != n_features:
@@ -42,6 +46,6 @@ def image_shape(n_features: int, configured: str) -> tuple[int, int, int] | None
             )
         return shape
     side = math.isqrt(n_features)
-    if side >= 4 and side * side == n_features:
+    if side * side == n_features and (side >= 16 or (side >= 8 and pixels)):
         return (side, side, 1)
     return None

@@ -13,7 +13,7 @@ def split(y: np.ndarray, classes: np.ndarray, params: SplitParams) -> dict[str, 
     """Sorted train and validation indices into `y`, stratified by class, seeded."""
     counts = np.bincount(y, minlength=len(classes))
     if counts.min() < 2:
-        lonely = classes[int(np.argmin(counts))]
+        lonely = classes[int(np.argmin(counts))].item()
         raise PipelineError(
             f"train.csv: class {lonely!r} has a single row, so a stratified split is impossible; "
             f"add rows of that class or remove it"

@@ -1,0 +1,77 @@
+"""The cache primitives: keys, atomic saves, corrupt files, raw-file fingerprints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import cache
+
+
+def test_digest_is_stable_and_sensitive() -> None:
+    assert cache.digest({"a": 1, "b": [1, 2]}) == cache.digest({"b": [1, 2], "a": 1})
+    assert cache.digest({"a": 1}) != cache.digest({"a": 2})
+
+
+def test_save_load_round_trip_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "stage.npz"
+    arrays = {"x": np.arange(6, dtype=np.uint8).reshape(2, 3), "names": np.array(["cat", "dog"])}
+    cache.save(path, arrays, {"key": "k1", "params": {"epochs": 3}})
+    loaded = cache.load(path)
+    assert set(loaded) == {"x", "names"}
+    np.testing.assert_array_equal(loaded["x"], arrays["x"])
+    assert loaded["names"].tolist() == ["cat", "dog"]
+    assert cache.read_meta(path) == {"key": "k1", "params": {"epochs": 3}}
+    assert cache.load(path, ("names",)).keys() == {"names"}
+    assert [p.name for p in tmp_path.iterdir()] == ["stage.npz"]
+
+
+def test_truncated_file_is_corrupt_not_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "stage.npz"
+    cache.save(path, {"x": np.zeros(10_000)}, {"key": "k"})
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(cache.CorruptCache, match="unreadable"):
+        cache.read_meta(path)
+    assert cache.read_meta(tmp_path / "absent.npz") is None
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "stage.npz"
+    cache.save(path, {"x": np.ones(3)}, {"key": "old"})
+    with pytest.raises(ValueError):
+        cache.save(path, {"x": [[1], [1, 2]]}, {"key": "new"})  # ragged: fails mid-write
+    assert cache.read_meta(path) == {"key": "old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["stage.npz"]
+
+
+def test_fingerprint_follows_content_not_mtime(tmp_path: Path) -> None:
+    raw = tmp_path / "train.csv"
+    raw.write_text("label,a\n1,2\n")
+    first = cache.file_fingerprint(raw, tmp_path)
+    os.utime(raw, ns=(raw.stat().st_atime_ns, raw.stat().st_mtime_ns + 10**9))
+    assert cache.file_fingerprint(raw, tmp_path) == first
+    raw.write_text("label,a\n1,3\n")
+    assert cache.file_fingerprint(raw, tmp_path) != first
+
+
+def test_fingerprint_memo_skips_rereading_unchanged_files(tmp_path: Path) -> None:
+    raw = tmp_path / "train.csv"
+    raw.write_text("label,a\n1,2\n")
+    first = cache.file_fingerprint(raw, tmp_path)
+    # Same size and mtime but different bytes: only a memo hit can return the old hash.
+    stat = raw.stat()
+    raw.write_text("label,a\n1,9\n")
+    os.utime(raw, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert cache.file_fingerprint(raw, tmp_path) == first
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    dead = tmp_path / ".train.npz.999999999.tmp"
+    mine = tmp_path / f".train.npz.{os.getpid()}.tmp"
+    dead.write_bytes(b"half")
+    mine.write_bytes(b"in progress")
+    cache.remove_stale_temporaries(tmp_path)
+    assert not dead.exists() and mine.exists()

@@ -1,0 +1,235 @@
+"""The CLI end to end through typer's CliRunner, on tiny generated competitions."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import digit_frames, write_competition
+from pipeline.cli import app
+
+STAGES = ["ingest", "preprocess", "split", "train", "validate", "predict"]
+FAST = ["--epochs", "1", "--batch-size", "32"]
+
+
+def invoke(*args: str) -> "Result":
+    result = CliRunner().invoke(app, list(args))
+    return Result(result.exit_code, result.output, result.stdout, result.stderr)
+
+
+class Result:
+    def __init__(self, code: int, output: str, stdout: str, stderr: str) -> None:
+        self.code, self.output, self.stdout, self.stderr = code, output, stdout, stderr
+
+    @property
+    def ran(self) -> list[str]:
+        return re.findall(r"▶ (\w+)", self.output)
+
+
+def test_help_lists_every_command() -> None:
+    result = invoke("--help")
+    assert result.code == 0
+    for name in STAGES + ["run-all", "status", "clean", "demo"]:
+        assert re.search(rf"│ {name}\b", result.output), name
+
+
+def test_run_all_then_predict_writes_a_valid_submission(competition: Path) -> None:
+    first = invoke("run-all", *FAST)
+    assert first.code == 0, first.output
+    assert first.ran == STAGES[:5]
+    assert "accuracy" in first.output and "confusion matrix" in first.output
+    metrics = json.loads(Path("reports/metrics.json").read_text())
+    assert 0 <= metrics["accuracy"] <= 1 and len(metrics["confusion_matrix"]) == 3
+    assert Path("models/model.keras").stat().st_size > 0
+
+    pred = invoke("predict", *FAST, "--out", "submissions/sub.csv")
+    assert pred.code == 0, pred.output
+    assert pred.ran == ["predict"]  # everything upstream came from the cache
+    sub = pd.read_csv("submissions/sub.csv")
+    assert sub.columns.tolist() == ["ImageId", "Label"]
+    assert sub["ImageId"].tolist() == list(range(1, 31))
+    assert set(sub["Label"]) <= {0, 1, 2}
+
+    again = invoke("run-all", *FAST)
+    assert again.code == 0 and again.ran == []
+    assert again.output.count("cached") == 5
+
+
+def test_changing_epochs_reruns_train_validate_predict_only(competition: Path) -> None:
+    assert invoke("predict", *FAST).code == 0
+    assert invoke("validate", *FAST).code == 0
+    status = invoke("status", "--epochs", "2")
+    assert re.search(r"train\s+│ stale\s+│ epochs 1 -> 2", status.output), status.output
+    assert re.search(r"ingest\s+│ fresh", status.output)
+    changed = invoke("predict", "--epochs", "2", "--batch-size", "32")
+    assert changed.code == 0, changed.output
+    assert changed.ran == ["train", "predict"]
+    assert invoke("validate", "--epochs", "2", "--batch-size", "32").ran == ["validate"]
+
+
+def test_train_csv_content_change_reruns_everything_but_touch_does_not(competition: Path) -> None:
+    assert invoke("run-all", *FAST).code == 0
+    train_csv = competition / "train.csv"
+    later = train_csv.stat().st_mtime_ns + 5 * 10**9
+    os.utime(train_csv, ns=(later, later))
+    assert "stale" not in invoke("status", *FAST).output
+    assert invoke("run-all", *FAST).ran == []
+
+    frame = pd.read_csv(train_csv)
+    frame.loc[0, "pixel0"] = (frame.loc[0, "pixel0"] + 1) % 256
+    frame.to_csv(train_csv, index=False)
+    status = invoke("status", *FAST)
+    assert re.search(r"ingest\s+│ stale\s+│ train.csv changed", status.output), status.output
+    assert re.search(r"preprocess\s+│ stale\s+│ ingest changed", status.output)
+    assert invoke("run-all", *FAST).ran == STAGES[:5]
+
+
+def test_truncated_cache_file_is_recomputed_with_a_warning(competition: Path) -> None:
+    assert invoke("run-all", *FAST).code == 0
+    npz = Path("data/processed/preprocess.npz")
+    npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    assert "missing" in invoke("status", *FAST).output
+    result = invoke("run-all", *FAST)
+    assert result.code == 0, result.output
+    assert result.ran == ["preprocess"]  # its key did not change, so downstream stays fresh
+
+    npz.write_bytes(npz.read_bytes()[:-100])  # damage it again, then need its data downstream
+    result = invoke("run-all", "--epochs", "2", "--batch-size", "32")
+    assert result.code == 0, result.output
+    assert result.ran == ["preprocess", "train", "validate"]
+
+
+def test_corrupt_member_found_on_load_is_recomputed(competition: Path) -> None:
+    assert invoke("run-all", *FAST).code == 0
+    npz = Path("data/processed/split.npz")
+    data = bytearray(npz.read_bytes())
+    data[200:260] = b"\x00" * 60  # inside the first member: the meta record still reads
+    npz.write_bytes(bytes(data))
+    result = invoke("run-all", "--epochs", "2", "--batch-size", "32")
+    assert result.code == 0, result.output
+    assert "unreadable cache file" in result.output and "recomputing split" in result.output
+    assert result.ran == ["train", "split", "validate"]
+
+
+def test_submission_follows_sample_submission_header_and_order(workdir: Path) -> None:
+    train, test = digit_frames()
+    test.insert(0, "id", range(100, 130))
+    sample = pd.DataFrame({"id": list(range(129, 99, -1)), "label": 0})
+    write_competition(workdir, train, test, sample)
+    result = invoke("predict", *FAST, "--out", "submissions/sub.csv")
+    assert result.code == 0, result.output
+    sub = pd.read_csv("submissions/sub.csv")
+    assert sub.columns.tolist() == ["id", "label"]
+    assert sub["id"].tolist() == list(range(129, 99, -1))
+
+    Path("data/raw/sample_submission.csv").unlink()
+    assert invoke("predict", *FAST, "--out", "submissions/plain.csv").ran == []
+    plain = pd.read_csv("submissions/plain.csv")
+    assert plain["id"].tolist() == list(range(100, 130))
+    # the same predictions, in the sample's order
+    assert plain.set_index("id")["label"].equals(sub.set_index("id")["label"].sort_index())
+
+
+def test_pipeline_toml_sets_defaults_and_options_override_it(competition: Path) -> None:
+    Path("pipeline.toml").write_text("[train]\nepochs = 1\nbatch_size = 32\n")
+    assert invoke("train").code == 0
+    meta_epochs = json.loads(_meta("train"))["params"]["epochs"]
+    assert meta_epochs == 1
+    assert "epochs 1 -> 3" in invoke("status", "--epochs", "3").output
+    Path("pipeline.toml").write_text("[train]\nepohcs = 1\n")
+    bad = invoke("status")
+    assert bad.code == 2 and "unknown setting train.epohcs" in bad.output
+
+
+def _meta(stage: str) -> str:
+    import numpy as np
+
+    with np.load(f"data/processed/{stage}.npz") as npz:
+        return str(npz["__meta__"])
+
+
+def test_cached_run_all_does_not_import_tensorflow(competition: Path) -> None:
+    assert invoke("run-all", *FAST).code == 0
+    probe = (
+        "import sys; from pipeline.cli import app\n"
+        "try: app(['run-all', '--epochs', '1', '--batch-size', '32'])\n"
+        "except SystemExit as e: assert e.code == 0, e.code\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "running" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run-all", "--epochs", "0"], "--epochs 0 must be at least 1"),
+        (["run-all", "--val-fraction", "1.5"], "--val-fraction 1.5 must be between 0 and 1"),
+        (["run-all", "--image-shape", "28by28"], "--image-shape '28by28' is not HxW"),
+        (["run-all", "--model", "resnet"], "--model 'resnet' is unknown"),
+        (["run-all", "--label-column", "target"], "no label column 'target'"),
+        (["predict", "--out", "data/raw/sub.csv"], "is never written"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_2(competition: Path, args: list[str], message: str) -> None:
+    before = sorted(p.name for p in competition.iterdir())
+    result = invoke(*args)
+    assert result.code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in competition.iterdir()) == before
+
+
+def test_missing_train_csv_is_one_line(workdir: Path) -> None:
+    result = invoke("run-all")
+    assert result.code == 2
+    assert result.stderr.strip() == (
+        "error: data/raw/train.csv not found; put the competition's train.csv in data/raw/ "
+        "(or run `pipeline demo` for the demo competition)"
+    )
+
+
+def test_data_dir_option_and_clean(workdir: Path) -> None:
+    train, test = digit_frames()
+    raw = write_competition(workdir / "comp", train, test)
+    result = invoke("run-all", "--data-dir", "comp/data", *FAST)
+    assert result.code == 0, result.output
+    assert (workdir / "comp/data/processed/train.npz").exists()
+    assert invoke("clean", "--data-dir", "comp/data").code == 0
+    assert not list((workdir / "comp/data/processed").glob("*.npz"))
+    assert not Path("models/model.keras").exists()
+    assert sorted(p.name for p in raw.iterdir()) == ["test.csv", "train.csv"]
+
+
+def test_demo_writes_a_competition_that_runs_and_never_overwrites(workdir: Path) -> None:
+    result = invoke("demo")
+    assert result.code == 0, result.output
+    train = pd.read_csv("data/raw/train.csv")
+    assert train.columns[0] == "label" and train.shape[1] == 65
+    assert invoke("demo").code == 0  # same content: nothing to protect
+    Path("data/raw/train.csv").write_text("label,a\n1,2\n")
+    refused = invoke("demo")
+    assert refused.code == 2 and "already exists" in refused.stderr
+    assert Path("data/raw/train.csv").read_text() == "label,a\n1,2\n"
+    assert invoke("demo", "--force").code == 0
+
+    pred = invoke("predict", "--epochs", "1", "--out", "submissions/demo.csv")
+    assert pred.code == 0, pred.output
+    sample = pd.read_csv("data/raw/sample_submission.csv")
+    sub = pd.read_csv("submissions/demo.csv")
+    assert sub.columns.tolist() == sample.columns.tolist() and len(sub) == len(sample)
+
+
+def test_python_dash_m_pipeline_works() -> None:
+    done = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "run-all" in done.stdout

@@ -1,0 +1,188 @@
+"""Each stage function on its own, on tiny generated arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import digit_frames
+from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.errors import PipelineError
+from pipeline.stages.ingest import ingest
+from pipeline.stages.predict import predict
+from pipeline.stages.preprocess import preprocess
+from pipeline.stages.split import split
+from pipeline.stages.train import train
+from pipeline.stages.validate import validate
+from pipeline.submission import build_submission
+
+
+def test_ingest_pixels_become_uint8_and_test_columns_are_reordered() -> None:
+    train_df, test_df = digit_frames(n_train=30, n_test=5)
+    shuffled = test_df[test_df.columns[::-1]]
+    out = ingest(train_df, shuffled, IngestParams())
+    assert out["X"].dtype == np.uint8 and out["X"].shape == (30, 64)
+    np.testing.assert_array_equal(out["X_test"], test_df.to_numpy())
+    assert out["test_ids"].tolist() == [1, 2, 3, 4, 5]
+    assert str(out["id_column"]) == ""
+    np.testing.assert_array_equal(out["classes"][out["y"]], train_df["label"].to_numpy())
+
+
+def test_ingest_keeps_string_and_gapped_classes_and_detects_ids() -> None:
+    train_df = pd.DataFrame({"label": ["dog", "cat", "dog", "bird"], "a": [0.5, 1, 2, 3]})
+    test_df = pd.DataFrame({"id": [10, 11], "a": [1.5, 2]})
+    out = ingest(train_df, test_df, IngestParams())
+    assert out["classes"].tolist() == ["bird", "cat", "dog"]
+    assert out["y"].tolist() == [2, 1, 2, 0]
+    assert out["X"].dtype == np.float32  # 0.5 is not a pixel
+    assert str(out["id_column"]) == "id" and out["test_ids"].tolist() == [10, 11]
+
+    gapped = pd.DataFrame({"label": [0.0, 3.0, 24.0, 3.0], "a": [1, 2, 3, 4]})
+    out = ingest(gapped, test_df, IngestParams())
+    assert out["classes"].dtype.kind == "i" and out["classes"].tolist() == [0, 3, 24]
+
+
+@pytest.mark.parametrize(
+    ("train_df", "test_df", "message"),
+    [
+        (pd.DataFrame({"labels": [1, 2], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
+         "no label column 'label'; did you mean --label-column labels"),
+        (pd.DataFrame({"label": [1, 2], "a": [1, 2]}), pd.DataFrame({"b": [1]}),
+         "test.csv: feature column 'a' of train.csv is missing"),
+        (pd.DataFrame({"label": [1, 2], "a": ["1", "x"]}), pd.DataFrame({"a": [1]}),
+         "train.csv: column 'a', line 3 holds 'x', not a number"),
+        (pd.DataFrame({"label": [1, 2], "a": [1, None]}), pd.DataFrame({"a": [1]}),
+         "train.csv: 1 empty or NaN cells, the first in column 'a' at line 3"),
+        (pd.DataFrame({"label": [1, 1], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
+         "holds a single class"),
+    ],
+)
+def test_ingest_names_the_problem(train_df: pd.DataFrame, test_df: pd.DataFrame, message: str) -> None:
+    with pytest.raises(PipelineError, match=message):
+        ingest(train_df, test_df, IngestParams())
+
+
+def test_preprocess_square_features_become_images_scaled_by_train_range() -> None:
+    x = np.zeros((2, 64), dtype=np.uint8)
+    x[0, :4] = [0, 4, 8, 16]
+    x_test = np.full((1, 64), 8, dtype=np.uint8)
+    x_test[0, 3] = 32
+    out = preprocess(x, x_test, PreprocessParams())
+    assert out["x"].shape == (2, 8, 8, 1) and out["x"].dtype == np.float32
+    assert out["x"].max() == 1.0 and out["x"].min() == 0.0
+    # test is scaled with train's range (16), not its own
+    np.testing.assert_allclose(out["x_test"].ravel()[:4], [0.5, 0.5, 0.5, 2.0])
+    # 64 float measurements are a table, not an 8x8 picture
+    assert preprocess(x.astype(np.float32), x_test, PreprocessParams())["x"].shape == (2, 64)
+
+
+def test_preprocess_other_counts_are_standardised_with_train_statistics() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(50, 10, size=(200, 30))
+    out = preprocess(x, x[:5] * 2, PreprocessParams())
+    assert out["x"].shape == (200, 30)
+    np.testing.assert_allclose(out["x"].mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(out["x"].std(axis=0), 1, atol=1e-4)
+    np.testing.assert_allclose(out["x_test"], ((x[:5] * 2 - x.mean(0)) / x.std(0)), rtol=1e-4)
+
+
+def test_preprocess_configured_shape_must_fit() -> None:
+    x = np.zeros((2, 12), dtype=np.uint8)
+    assert preprocess(x, x, PreprocessParams("3x4"))["x"].shape == (2, 3, 4, 1)
+    with pytest.raises(PipelineError, match="holds 9 values but train.csv has 12"):
+        preprocess(x, x, PreprocessParams("3x3"))
+
+
+def test_split_is_stratified_seeded_and_disjoint() -> None:
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    classes = np.array([0, 1, 2])
+    out = split(y, classes, SplitParams(val_fraction=0.1, seed=1))
+    assert np.bincount(y[out["val_idx"]]).tolist() == [5, 3, 2]
+    assert sorted(np.concatenate([out["train_idx"], out["val_idx"]]).tolist()) == list(range(100))
+    again = split(y, classes, SplitParams(val_fraction=0.1, seed=1))
+    np.testing.assert_array_equal(out["val_idx"], again["val_idx"])
+    other = split(y, classes, SplitParams(val_fraction=0.1, seed=2))
+    assert not np.array_equal(out["val_idx"], other["val_idx"])
+
+
+def test_split_names_a_class_with_a_single_row() -> None:
+    y = np.array([0, 0, 0, 1, 1, 1, 2])
+    with pytest.raises(PipelineError, match="class 'seven' has a single row"):
+        split(y, np.array(["five", "six", "seven"]), SplitParams())
+
+
+@pytest.fixture(scope="module")
+def trained() -> dict:
+    train_df, test_df = digit_frames(n_train=90, n_test=12)
+    data = ingest(train_df, test_df, IngestParams())
+    pre = preprocess(data["X"], data["X_test"], PreprocessParams())
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2))
+    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3,
+                  TrainParams(epochs=2, batch_size=16))
+    return {"data": data, "pre": pre, "idx": idx, "model": model}
+
+
+def test_train_returns_weights_and_history(trained: dict) -> None:
+    model = trained["model"]
+    assert str(model["arch"]) == "cnn"
+    assert model["input_shape"].tolist() == [8, 8, 1] and int(model["n_classes"]) == 3
+    assert any(k.startswith("weight_") for k in model)
+    assert len(model["history_val_loss"]) == 2 and 1 <= int(model["best_epoch"]) <= 2
+
+
+def test_train_reports_progress() -> None:
+    train_df, _ = digit_frames(n_train=40, n_test=1)
+    data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
+    pre = preprocess(data["X"], data["X_test"], PreprocessParams())
+    epochs, batches = [], []
+    train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), 3,
+          TrainParams(model="mlp", epochs=2, batch_size=10),
+          on_epoch=lambda e, n, logs: epochs.append((e, n, sorted(logs))),
+          on_batch=lambda done, total: batches.append((done, total)))
+    assert [e[:2] for e in epochs] == [(1, 2), (2, 2)]
+    assert "val_accuracy" in epochs[0][2]
+    assert batches[-1] == (3, 3)
+
+
+def test_validate_metrics_agree_with_predictions(trained: dict) -> None:
+    d, pre, idx = trained["data"], trained["pre"], trained["idx"]
+    out = validate(pre["x"], d["y"], idx["val_idx"], trained["model"], d["classes"])
+    assert out["confusion"].shape == (3, 3)
+    assert out["confusion"].sum() == len(idx["val_idx"]) == int(out["n_val"])
+    assert float(out["accuracy"]) == pytest.approx(np.trace(out["confusion"]) / out["confusion"].sum())
+    assert out["recall"].shape == (3,) and float(out["log_loss"]) > 0
+
+
+def test_predict_gives_one_probability_row_per_test_row(trained: dict) -> None:
+    out = predict(trained["pre"]["x_test"], trained["model"])
+    assert out["probs"].shape == (12, 3)
+    np.testing.assert_allclose(out["probs"].sum(axis=1), 1, rtol=1e-4)
+
+
+def test_submission_follows_the_sample_order_and_header() -> None:
+    probs = np.eye(3)[[0, 1, 2, 1]]
+    classes = np.array(["a", "b", "c"])
+    sample = pd.DataFrame({"Id": [13, 11, 12, 10], "Category": "?"})
+    frame = build_submission(probs, classes, np.array([10, 11, 12, 13]), "id", "label", sample)
+    assert frame.columns.tolist() == ["Id", "Category"]
+    assert frame["Id"].tolist() == [13, 11, 12, 10]
+    assert frame["Category"].tolist() == ["b", "b", "c", "a"]
+
+
+def test_submission_default_header_and_test_ids() -> None:
+    probs = np.eye(2)[[1, 0]]
+    frame = build_submission(probs, np.array([3, 7]), np.array([1, 2]), "", "label")
+    assert frame.columns.tolist() == ["ImageId", "Label"] and frame["Label"].tolist() == [7, 3]
+    frame = build_submission(probs, np.array([3, 7]), np.array([5, 9]), "id", "label")
+    assert frame.columns.tolist() == ["id", "label"] and frame["id"].tolist() == [5, 9]
+
+
+def test_submission_rejects_a_sample_of_another_competition() -> None:
+    probs = np.eye(2)[[1, 0]]
+    with pytest.raises(PipelineError, match="has 3 rows but test.csv has 2"):
+        build_submission(probs, np.array([0, 1]), np.array([1, 2]), "", "label",
+                         pd.DataFrame({"ImageId": [1, 2, 3], "Label": 0}))
+    with pytest.raises(PipelineError, match="id '7' at line 3 is not a test.csv id"):
+        build_submission(probs, np.array([0, 1]), np.array([1, 2]), "", "label",
+                         pd.DataFrame({"ImageId": [1, 7], "Label": 0}))
