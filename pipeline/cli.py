@@ -134,7 +134,7 @@ class RichReporter(Reporter):
     def warn(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {message}", highlight=False)
 
-    def batch(self, done: int, total: int) -> None:
+    def batch(self, epoch: int, epochs: int, done: int, total: int) -> None:
         if self.quiet or not out.is_terminal:
             return
         if RichReporter.active is None:
@@ -143,7 +143,7 @@ class RichReporter(Reporter):
                 TimeRemainingColumn(), console=out, transient=True,
             )
             RichReporter.active.start()
-            self.task = RichReporter.active.add_task("epoch", total=total)
+            self.task = RichReporter.active.add_task(f"epoch {epoch}/{epochs}", total=total)
         RichReporter.active.update(self.task, completed=done, total=total)
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
@@ -228,7 +228,10 @@ def clean(runner: Runner) -> None:
     targets = [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
     targets += [p for name in STAGES if (p := runner.export_path(name)) is not None and p.exists()]
     for path in targets:
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
     out.print(f"removed {len(targets)} cached file(s)")
 
 

@@ -40,6 +40,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "predict": ("stages/predict.py",),
 }
 SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
+NEVER_RUN = "never run"
 
 
 class Reporter:
@@ -56,7 +57,7 @@ class Reporter:
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None: ...
 
-    def batch(self, done: int, total: int) -> None: ...
+    def batch(self, epoch: int, epochs: int, done: int, total: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Runner:
         except cache.CorruptCache as exc:
             return StageStatus(name, "missing", f"{exc}")
         if stored is None:
-            return StageStatus(name, "missing", "never run")
+            return StageStatus(name, "missing", NEVER_RUN)
         try:
             current = self.record(name)
         except PipelineError as exc:
@@ -138,6 +139,8 @@ class Runner:
                 elif status.state == "fresh":
                     self.report.stage(name, "cached", "")
                 else:
+                    if status.state == "missing" and status.reason != NEVER_RUN:
+                        self.report.warn(f"{status.reason}; recomputing {name}")
                     self._compute(name, status.reason)
             self._refresh_exports(self._closure(target))
 

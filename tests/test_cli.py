@@ -99,6 +99,7 @@ def test_truncated_cache_file_is_recomputed_with_a_warning(competition: Path) ->
     assert "missing" in invoke("status", *FAST).output
     result = invoke("run-all", *FAST)
     assert result.code == 0, result.output
+    assert "warning:" in result.stderr and "preprocess.npz: unreadable cache file" in result.stderr
     assert result.ran == ["preprocess"]  # its key did not change, so downstream stays fresh
 
     npz.write_bytes(npz.read_bytes()[:-100])  # damage it again, then need its data downstream

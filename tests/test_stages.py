@@ -139,10 +139,10 @@ def test_train_reports_progress() -> None:
     train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), 3,
           TrainParams(model="mlp", epochs=2, batch_size=10),
           on_epoch=lambda e, n, logs: epochs.append((e, n, sorted(logs))),
-          on_batch=lambda done, total: batches.append((done, total)))
+          on_batch=lambda epoch, n, done, total: batches.append((epoch, done, total)))
     assert [e[:2] for e in epochs] == [(1, 2), (2, 2)]
     assert "val_accuracy" in epochs[0][2]
-    assert batches[-1] == (3, 3)
+    assert batches[0] == (1, 1, 3) and batches[-1] == (2, 3, 3)
 
 
 def test_validate_metrics_agree_with_predictions(trained: dict) -> None:

@@ -14,7 +14,7 @@ from pipeline import models
 from pipeline.config import TrainParams
 
 EpochHook = Callable[[int, int, dict[str, float]], None]
-BatchHook = Callable[[int, int], None]
+BatchHook = Callable[[int, int, int, int], None]
 
 
 def train(
@@ -29,7 +29,8 @@ def train(
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, monitor `val_idx`, keep the weights of the best validation epoch.
 
-    `on_epoch(epoch, epochs, logs)` and `on_batch(done, total)` report progress.
+    `on_epoch(epoch, epochs, logs)` and `on_batch(epoch, epochs, done, total)` report progress
+    (epochs count from 1).
     """
     keras = models.load_keras()
     import tensorflow as tf
@@ -73,9 +74,14 @@ def _progress_callback(
     keras: Any, epochs: int, steps: int, on_epoch: EpochHook | None, on_batch: BatchHook | None
 ) -> Any:
     class Progress(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.epoch = epoch + 1
+
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             if on_batch:
-                on_batch(batch + 1, steps)
+                on_batch(self.epoch, epochs, batch + 1, steps)
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if on_epoch:
