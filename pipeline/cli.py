@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TaskProgressColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from pipeline.config import load_config
@@ -83,20 +83,20 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
             options = {p.name: kwargs.pop(p.name) for p in shared}
+            reporter = RichReporter(quiet=options["quiet"])
             try:
                 overrides: dict[str, dict[str, Any]] = {}
                 for option, targets in PARAM_OPTIONS.items():
                     for section, key in targets:
                         overrides.setdefault(section, {})[key] = options.get(option)
                 config = load_config(overrides, data_dir=options["data_dir"])
-                reporter = RichReporter(quiet=options["quiet"])
                 fn(runner=Runner(config, reporter, force=options.get("force", False)), **kwargs)
             except PipelineError as exc:
-                reporter_done()
+                reporter.close()
                 err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
-                reporter_done()
+                reporter.close()
                 err.print("interrupted; cached stages are kept")
                 raise typer.Exit(130) from None
 
@@ -107,13 +107,12 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
 
 
 class RichReporter(Reporter):
-    """Stage lines, a progress bar per epoch in a terminal, a line per epoch otherwise."""
-
-    active: Progress | None = None
+    """Stage lines and, in a terminal, a progress bar for long work; a line per epoch."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
-        self.task: Any = None
+        self.bar: Progress | None = None
+        self.bar_task = ""
 
     def stage(self, name: str, action: str, reason: str) -> None:
         if self.quiet:
@@ -124,30 +123,35 @@ class RichReporter(Reporter):
             out.print(f"[yellow]▶[/] {name:<10} [dim]running ({reason})[/]", highlight=False)
 
     def finished(self, name: str, seconds: float) -> None:
+        self.close()
         if not self.quiet:
             out.print(f"[green]✓[/] {name:<10} [dim]done in {seconds:.1f}s[/]")
 
     def info(self, message: str) -> None:
+        self.close()
         if not self.quiet:
             out.print(f"  [dim]{message}[/]", highlight=False)
 
     def warn(self, message: str) -> None:
-        err.print(f"[yellow]warning:[/] {message}", highlight=False)
+        self.close()
+        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
-    def batch(self, epoch: int, epochs: int, done: int, total: int) -> None:
+    def progress(self, task: str, done: int, total: int) -> None:
         if self.quiet or not out.is_terminal:
             return
-        if RichReporter.active is None:
-            RichReporter.active = Progress(
-                TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+        if self.bar is None or task != self.bar_task:
+            self.close()
+            self.bar = Progress(
+                TextColumn("  {task.description}"), BarColumn(), TaskProgressColumn(),
                 TimeRemainingColumn(), console=out, transient=True,
             )
-            RichReporter.active.start()
-            self.task = RichReporter.active.add_task(f"epoch {epoch}/{epochs}", total=total)
-        RichReporter.active.update(self.task, completed=done, total=total)
+            self.bar.start()
+            self.bar.add_task(task, total=total)
+            self.bar_task = task
+        self.bar.update(self.bar.task_ids[0], completed=done, total=total)
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
-        reporter_done()
+        self.close()
         if self.quiet:
             return
         shown = "  ".join(
@@ -155,12 +159,11 @@ class RichReporter(Reporter):
         )
         out.print(f"  epoch {epoch}/{epochs}  {shown}", highlight=False, soft_wrap=True)
 
-
-def reporter_done() -> None:
-    """Stop a running progress bar so the next line prints cleanly."""
-    if RichReporter.active is not None:
-        RichReporter.active.stop()
-        RichReporter.active = None
+    def close(self) -> None:
+        """Stop a running progress bar so the next line prints cleanly."""
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 # -- stage commands ----------------------------------------------------------------------
@@ -198,14 +201,7 @@ def predict(
     ),
 ) -> None:
     """Predict test.csv and write a checked submission CSV."""
-    from pipeline import io
-
-    if out_path.is_dir():
-        raise PipelineError(f"--out {out_path} is a folder; give a file name such as {out_path}/sub.csv")
-    if out_path.resolve().parent == runner.config.raw_dir.resolve():
-        raise PipelineError(f"--out {out_path} is inside {runner.config.raw_dir}, which is never written; use submissions/")
-    frame = runner.submission()
-    io.write_csv(frame, out_path)
+    frame = runner.submission(out_path)
     header = ",".join(str(c) for c in frame.columns)
     out.print(f"wrote [bold]{out_path}[/]: {len(frame)} rows, header {header}", highlight=False)
 

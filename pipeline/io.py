@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from pipeline.cache import atomic_write_bytes
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+CHUNK_ROWS = 5000
 
 
 def find_raw(raw_dir: Path, stem: str, required: bool = True) -> Path | None:
@@ -27,12 +30,24 @@ def find_raw(raw_dir: Path, stem: str, required: bool = True) -> Path | None:
     return None
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV into a DataFrame; every failure a user can cause becomes a PipelineError."""
+def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Read a CSV (or .csv.gz) into a DataFrame, reporting `on_progress(bytes_read, size)`;
+    every failure a user can cause becomes a PipelineError."""
     import pandas as pd  # here, not at the top: the cached path never reads a CSV
 
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True, low_memory=False)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            chunks = []
+            reader = pd.read_csv(
+                handle, encoding="utf-8-sig", skipinitialspace=True, chunksize=CHUNK_ROWS,
+                compression="gzip" if path.suffix == ".gz" else None,
+            )
+            for chunk in reader:
+                chunks.append(chunk)
+                if on_progress:
+                    on_progress(handle.tell(), size)
+        frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else None
     except FileNotFoundError:
         raise PipelineError(f"{path} not found; check the path") from None
     except pd.errors.EmptyDataError:
@@ -43,7 +58,7 @@ def read_csv(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path} is not UTF-8 text; re-save it as UTF-8 CSV") from None
     except (OSError, EOFError, ValueError) as exc:
         raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
-    if len(frame) == 0:
+    if frame is None or len(frame) == 0:
         raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
     duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", str(c)) and
                   str(c).rsplit(".", 1)[0] in frame.columns]

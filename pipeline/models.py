@@ -108,9 +108,20 @@ def from_arrays(arrays: dict[str, np.ndarray]) -> Any:
     return model
 
 
-def predict_proba(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Class probabilities of the cached model on `x`."""
-    return np.asarray(from_arrays(arrays).predict(x, batch_size=INFERENCE_BATCH, verbose=0))
+def predict_proba(
+    arrays: dict[str, np.ndarray], x: np.ndarray, on_batch: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """Class probabilities of the cached model on `x`; `on_batch(done, total)` reports progress."""
+    keras = load_keras()
+    total = -(-len(x) // INFERENCE_BATCH)
+
+    class Progress(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+            if on_batch:
+                on_batch(batch + 1, total)
+
+    model = from_arrays(arrays)
+    return np.asarray(model.predict(x, batch_size=INFERENCE_BATCH, verbose=0, callbacks=[Progress()]))
 
 
 def export(arrays: dict[str, np.ndarray], path: Path) -> None:

@@ -57,7 +57,8 @@ class Reporter:
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None: ...
 
-    def batch(self, epoch: int, epochs: int, done: int, total: int) -> None: ...
+    def progress(self, task: str, done: int, total: int) -> None:
+        """Long work: `done` of `total` units (bytes, batches) of `task`."""
 
 
 @dataclass(frozen=True)
@@ -161,15 +162,20 @@ class Runner:
             status = StageStatus(name, "missing", "cache file unreadable")
         return self._compute(name, status.reason)
 
-    def submission(self, sample_name: str = "sample_submission") -> Any:
-        """The checked submission DataFrame for the cached (or freshly computed) predictions."""
+    def submission(self, out: Path) -> Any:
+        """Write the checked submission for the cached (or freshly computed) predictions to
+        `out`; returns it as a DataFrame."""
         from pipeline import io
         from pipeline.submission import build_submission
 
+        if out.is_dir():
+            raise PipelineError(f"--out {out} is a folder; give a file name such as {out}/sub.csv")
+        if self.config.raw_dir.resolve() in out.resolve().parents:
+            raise PipelineError(f"--out {out} is inside {self.config.raw_dir}, which is never written; use submissions/")
         self.run("predict")
         info = self.outputs("ingest", SUBMISSION_FIELDS)
-        sample_path = io.find_raw(self.config.raw_dir, sample_name, required=False)
-        return build_submission(
+        sample_path = io.find_raw(self.config.raw_dir, "sample_submission", required=False)
+        frame = build_submission(
             self.outputs("predict")["probs"],
             info["classes"],
             info["test_ids"],
@@ -178,6 +184,8 @@ class Runner:
             io.read_csv(sample_path) if sample_path else None,
             sample_path.name if sample_path else "",
         )
+        io.write_csv(frame, out)
+        return frame
 
     def _closure(self, target: str) -> list[str]:
         if target not in DEPS:
@@ -215,8 +223,9 @@ class Runner:
         train_path, test_path = self._raw_paths()
         frames = []
         for path in (train_path, test_path):
-            self.report.info(f"reading {path} ({path.stat().st_size / 1e6:.1f} MB)")
-            frames.append(io.read_csv(path))
+            task = f"reading {path.name} ({path.stat().st_size / 1e6:.1f} MB)"
+            frames.append(io.read_csv(path, lambda done, size: self.report.progress(task, done, size)))
+            self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
         return _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -235,7 +244,9 @@ class Runner:
             len(inputs["ingest"]["classes"]),
             self.config.train,
             on_epoch=self.report.epoch,
-            on_batch=self.report.batch,
+            on_batch=lambda epoch, epochs, done, total: self.report.progress(
+                f"epoch {epoch}/{epochs}", done, total
+            ),
         )
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -245,10 +256,14 @@ class Runner:
             inputs["split"]["val_idx"],
             inputs["train"],
             inputs["ingest"]["classes"],
+            self._predicting,
         )
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"])
+        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"], self._predicting)
+
+    def _predicting(self, done: int, total: int) -> None:
+        self.report.progress("predicting", done, total)
 
     # -- files outside the cache: models/model.keras and reports/metrics.json -----------
 

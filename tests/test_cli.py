@@ -157,18 +157,19 @@ def _meta(stage: str) -> str:
         return str(npz["__meta__"])
 
 
-def test_cached_run_all_does_not_import_tensorflow(competition: Path) -> None:
+@pytest.mark.parametrize("command", ["run-all", "status"])
+def test_cached_run_and_status_do_not_import_tensorflow(competition: Path, command: str) -> None:
     assert invoke("run-all", *FAST).code == 0
     probe = (
         "import sys; from pipeline.cli import app\n"
-        "try: app(['run-all', '--epochs', '1', '--batch-size', '32'])\n"
+        f"try: app([{command!r}, '--epochs', '1', '--batch-size', '32'])\n"
         "except SystemExit as e: assert e.code == 0, e.code\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'sklearn', 'pandas') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "running" not in done.stdout
+    assert "running" not in done.stdout and "stale" not in done.stdout
 
 
 @pytest.mark.parametrize(

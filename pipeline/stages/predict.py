@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from pipeline import models
 
 
-def predict(x_test: np.ndarray, model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Test-set class probabilities, one row per test row, in test.csv's order."""
-    return {"probs": models.predict_proba(model, x_test).astype(np.float32)}
+def predict(
+    x_test: np.ndarray,
+    model: dict[str, np.ndarray],
+    on_batch: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Test-set class probabilities, one row per test row, in test.csv's order;
+    `on_batch(done, total)` reports progress."""
+    return {"probs": models.predict_proba(model, x_test, on_batch).astype(np.float32)}

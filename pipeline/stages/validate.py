@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, recall_score
 
@@ -14,11 +16,12 @@ def validate(
     val_idx: np.ndarray,
     model: dict[str, np.ndarray],
     classes: np.ndarray,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Validation metrics of `model` on rows `val_idx`, with the class names they refer to."""
     labels = np.arange(len(classes))
     truth = y[val_idx]
-    probs = models.predict_proba(model, x[val_idx])
+    probs = models.predict_proba(model, x[val_idx], on_batch)
     predicted = probs.argmax(axis=1)
     return {
         "accuracy": np.array(accuracy_score(truth, predicted)),
