@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, TaskProgressColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.config import load_config
+from pipeline.config import SplitParams, TrainParams, load_config
 from pipeline.errors import PipelineError
 from pipeline.runner import STAGES, Reporter, Runner
 
@@ -56,7 +56,7 @@ def _option(name: str, kind: type, help: str, default: Any = None) -> inspect.Pa
 
 
 COMMON = [
-    _option("data_dir", Path, "Competition folder holding raw/ and processed/.", Path("data")),
+    _option("data_dir", Path, "Competition folder holding raw/ and processed/ [default: data]."),
     _option("quiet", bool, "Print only warnings, errors and results.", False),
 ]
 STAGE_OPTIONS = [
@@ -64,11 +64,13 @@ STAGE_OPTIONS = [
     _option("label_column", str, "Label column of train.csv [default: label]."),
     _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
     _option("image_shape", str, "Image shape such as 28x28 or 32x32x3 [default: square feature counts]."),
-    _option("val_fraction", float, "Share of train rows held out for validation [default: 0.1]."),
-    _option("seed", int, "Seed of the split and of training [default: 42]."),
+    _option("val_fraction", float,
+            f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
+    _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
     _option("model", str, "auto, cnn or mlp [default: auto: cnn for images, mlp for vectors]."),
-    _option("epochs", int, "Most epochs to train; early stopping may end sooner [default: 15]."),
-    _option("batch_size", int, "Training batch size [default: 128]."),
+    _option("epochs", int,
+            f"Most epochs to train; early stopping may end sooner [default: {TrainParams.epochs}]."),
+    _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
 ]
 
 

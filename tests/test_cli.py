@@ -207,6 +207,8 @@ def test_data_dir_option_and_clean(workdir: Path) -> None:
     result = invoke("run-all", "--data-dir", "comp/data", *FAST)
     assert result.code == 0, result.output
     assert (workdir / "comp/data/processed/train.npz").exists()
+    Path("pipeline.toml").write_text('data_dir = "comp/data"\n[train]\nepochs = 1\nbatch_size = 32\n')
+    assert invoke("run-all").ran == []  # the same folder and settings, now from pipeline.toml
     assert invoke("clean", "--data-dir", "comp/data").code == 0
     assert not list((workdir / "comp/data/processed").glob("*.npz"))
     assert not Path("models/model.keras").exists()
