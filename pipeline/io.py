@@ -47,7 +47,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
                 chunks.append(chunk)
                 if on_progress:
                     on_progress(handle.tell(), size)
-        frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else None
+        frame = pd.concat(chunks, ignore_index=True) if chunks else None
     except FileNotFoundError:
         raise PipelineError(f"{path} not found; check the path") from None
     except pd.errors.EmptyDataError:

@@ -1,0 +1,48 @@
+"""Reading the competition's CSVs: what real files look like, and what a broken one says."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from pipeline import io
+from pipeline.errors import PipelineError
+
+
+def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(b'\xef\xbb\xbflabel,pixel0\r\n1,"7"\r\n' + b"0,3\r\n" * 12_000)
+    seen: list[tuple[int, int]] = []
+    frame = io.read_csv(path, lambda done, size: seen.append((done, size)))
+    assert frame.columns.tolist() == ["label", "pixel0"] and len(frame) == 12_001
+    assert frame["pixel0"].iloc[0] == 7
+    assert len(seen) >= 2 and seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+    packed = tmp_path / "test.csv.gz"
+    packed.write_bytes(gzip.compress(b"pixel0\n1\n2\n"))
+    assert io.find_raw(tmp_path, "test") == packed
+    assert io.read_csv(packed)["pixel0"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty"),
+        ("label,pixel0\n", "has a header but no data rows"),
+        ("label,pixel0\n1,2\n1,2,3\n", "line 3 has 3 fields but the header has 2"),
+        ("label,a,a\n1,2,3\n", "column 'a' appears more than once"),
+    ],
+)
+def test_broken_csv_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    with pytest.raises(PipelineError, match=message):
+        io.read_csv(path)
+
+
+def test_missing_file_says_where_to_put_it(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError, match=r"train.csv not found; put the competition's train.csv"):
+        io.find_raw(tmp_path, "train")
+    assert io.find_raw(tmp_path, "sample_submission", required=False) is None
