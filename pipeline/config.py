@@ -106,18 +106,14 @@ def load_config(
     for section, values in (overrides or {}).items():
         merged[section].update({k: v for k, v in values.items() if v is not None})
 
-    sections = {
-        name: _build(name, SECTIONS[name](), values)
-        for name, values in merged.items()
-    }
-    directory = data_dir or Path(toml_data_dir or "data")
-    config = Config(data_dir=Path(directory), **sections)
+    sections = {name: _build(name, SECTIONS[name](), values) for name, values in merged.items()}
+    config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections)
     _check(config)
     return config
 
 
 def _build(section: str, default: Any, values: dict[str, Any]) -> Any:
-    known = {f.name: f for f in dataclasses.fields(default)}
+    known = [f.name for f in dataclasses.fields(default)]
     typed = {}
     for key, value in values.items():
         if key not in known:
