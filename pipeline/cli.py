@@ -39,18 +39,24 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "image_shape": (("preprocess", "image_shape"),),
     "val_fraction": (("split", "val_fraction"),),
     "seed": (("split", "seed"), ("train", "seed")),
+    "preset": (("train", "preset"),),
     "model": (("train", "model"),),
     "epochs": (("train", "epochs"),),
+    "ensemble": (("train", "ensemble"),),
+    "refit": (("train", "refit"),),
+    "time_budget": (("train", "time_budget"),),
     "batch_size": (("train", "batch_size"),),
 }
 
 
 def _option(name: str, kind: type, help: str, default: Any = None) -> inspect.Parameter:
     flag = "--" + name.replace("_", "-")
+    if kind is bool and default is None:
+        flag += "/--no-" + name.replace("_", "-")  # a setting pipeline.toml may have turned on
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
-        default=typer.Option(default, flag, help=help, show_default=default is not None),
+        default=typer.Option(default, flag, help=help.replace("[", "\\["), show_default=default is not None),
         annotation=kind | None if default is None else kind,
     )
 
@@ -67,9 +73,15 @@ STAGE_OPTIONS = [
     _option("val_fraction", float,
             f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
     _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
-    _option("model", str, "auto, cnn or mlp [default: auto: cnn for images, mlp for vectors]."),
-    _option("epochs", int,
-            f"Most epochs to train; early stopping may end sooner [default: {TrainParams.epochs}]."),
+    _option("preset", str, "fast (about a minute), default, or best (an ensemble) [default: default]."),
+    _option("model", str, "auto, cnn, mlp or hgb [default: auto: cnn for images, the better of mlp "
+            "and hgb on validation for vectors]."),
+    _option("epochs", int, "Most epochs to train; early stopping may end sooner "
+            "[default: the preset's, from the row count]."),
+    _option("ensemble", int, "Networks (seeds) to train and average [default: the preset's]."),
+    _option("refit", bool, "Retrain the final model(s) on train + val for the epochs validation chose "
+            "[default: no]."),
+    _option("time_budget", str, "Cap training time, e.g. 90s, 10m or 1h, by choosing the epochs."),
     _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
 ]
 
@@ -152,14 +164,14 @@ class RichReporter(Reporter):
             self.bar_task = task
         self.bar.update(self.bar.task_ids[0], completed=done, total=total)
 
-    def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
+    def epoch(self, label: str, logs: dict[str, float]) -> None:
         self.close()
         if self.quiet:
             return
         shown = "  ".join(
             f"{k.replace('accuracy', 'acc')} {v:.4f}" for k, v in logs.items() if k != "learning_rate"
         )
-        out.print(f"  epoch {epoch}/{epochs}  {shown}", highlight=False, soft_wrap=True)
+        out.print(f"  {label}  {shown}", highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         """Stop a running progress bar so the next line prints cleanly."""
@@ -223,8 +235,8 @@ def clean(runner: Runner) -> None:
     """Remove cached outputs (data/processed/), models/model.keras and reports/metrics.json.
     data/raw/ is never touched."""
     config = runner.config
-    targets = [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
-    targets += [p for name in STAGES if (p := runner.export_path(name)) is not None and p.exists()]
+    targets = [p for name in STAGES if (p := runner.exported(name)) is not None and p.exists()]
+    targets += [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
     for path in targets:
         if path.is_dir():
             shutil.rmtree(path)
@@ -260,7 +272,7 @@ def _print_metrics(runner: Runner) -> None:
         for name, row in zip(classes, record["confusion_matrix"]):
             matrix.add_row(name, *(str(v) for v in row), f"{record['recall'][name]:.3f}")
         out.print(matrix)
-    out.print(f"[dim]saved {runner.export_path('validate')}[/]")
+    out.print(f"[dim]saved {runner.exported('validate')}[/]")
 
 
 def main() -> None:

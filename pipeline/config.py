@@ -8,6 +8,7 @@ section (or upstream) makes it stale.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 CONFIG_FILE = "pipeline.toml"
+MODELS = ("auto", "cnn", "mlp", "hgb")
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,36 @@ class SplitParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    model: str = "auto"  # auto: cnn for images, mlp for vectors
-    epochs: int = 15
+    preset: str = "default"  # fast | default | best, see PRESETS
+    model: str = "auto"  # auto: cnn for images, the better of mlp and hgb for vectors
+    epochs: int = 0  # 0: the preset's choice for the training-set size
+    ensemble: int = 0  # networks averaged; 0: the preset's choice
+    refit: bool = False  # retrain on train + val with the epoch count validation chose
+    time_budget: str = ""  # e.g. "10m": caps training time by choosing the number of epochs
     batch_size: int = 128
-    learning_rate: float = 2e-3
-    patience: int = 4
+    learning_rate: float = 3e-3
     seed: int = 42
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How much training a preset buys: about `images` training images seen per network
+    (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`."""
+
+    images: int
+    min_epochs: int
+    max_epochs: int
+    ensemble: int
+
+    def epochs(self, n_train: int) -> int:
+        return max(self.min_epochs, min(self.max_epochs, round(self.images / max(n_train, 1))))
+
+
+PRESETS = {
+    "fast": Preset(images=60_000, min_epochs=1, max_epochs=8, ensemble=1),
+    "default": Preset(images=1_000_000, min_epochs=10, max_epochs=50, ensemble=1),
+    "best": Preset(images=1_000_000, min_epochs=10, max_epochs=50, ensemble=3),
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +157,7 @@ def _build(section: str, default: Any, values: dict[str, Any]) -> Any:
 
 
 def _coerce(value: Any, wanted: type) -> Any:
-    if wanted is bool or isinstance(value, bool):
+    if (wanted is bool) != isinstance(value, bool):
         raise TypeError
     if wanted is int and isinstance(value, float) and not value.is_integer():
         raise ValueError
@@ -152,18 +178,33 @@ def parse_image_shape(text: str) -> tuple[int, ...] | None:
     return dims if len(dims) == 3 else (*dims, 1)
 
 
+def parse_duration(text: str) -> float | None:
+    """'10m' -> 600.0, '1h30m' -> 5400.0, '90s' or '90' -> 90.0, '' -> None."""
+    if not text:
+        return None
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not parts or not any(parts.groups()) or not (seconds := sum(
+        float(v) * unit for v, unit in zip(parts.groups(), (3600, 60, 1)) if v
+    )) > 0:
+        raise PipelineError(f"--time-budget {text!r} is not a duration; give e.g. 90s, 10m or 1h30m")
+    return seconds
+
+
 def _check(config: Config) -> None:
     t, s = config.train, config.split
-    if t.epochs < 1:
-        raise PipelineError(f"--epochs {t.epochs} must be at least 1")
     if t.batch_size < 1:
         raise PipelineError(f"--batch-size {t.batch_size} must be at least 1")
-    if t.patience < 1:
-        raise PipelineError(f"train.patience {t.patience} must be at least 1")
+    if t.epochs < 0:
+        raise PipelineError(f"--epochs {t.epochs} must be at least 1 (or 0 for the preset's choice)")
+    if t.ensemble < 0:
+        raise PipelineError(f"--ensemble {t.ensemble} must be at least 1 (or 0 for the preset's choice)")
+    if t.preset not in PRESETS:
+        raise PipelineError(f"--preset {t.preset!r} is unknown; use {', '.join(PRESETS)}")
+    parse_duration(t.time_budget)
     if not t.learning_rate > 0:
         raise PipelineError(f"train.learning_rate {t.learning_rate} must be positive")
-    if t.model not in ("auto", "cnn", "mlp"):
-        raise PipelineError(f"--model {t.model!r} is unknown; use auto, cnn or mlp")
+    if t.model not in MODELS:
+        raise PipelineError(f"--model {t.model!r} is unknown; use {', '.join(MODELS)}")
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
     parse_image_shape(config.preprocess.image_shape)

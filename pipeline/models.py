@@ -7,12 +7,16 @@ imported inside the functions: importing this module costs nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from pipeline import cache
 
 INFERENCE_BATCH = 1024
 
@@ -37,34 +41,51 @@ def load_keras() -> Any:
 
 
 def resolve(arch: str, input_shape: tuple[int, ...]) -> str:
-    """The concrete architecture for `auto`: a CNN for images, an MLP for vectors."""
+    """The concrete architecture: `auto` is a CNN for images and `tabular` for vectors (the
+    train stage fits both mlp and hgb and keeps the better); a CNN needs an image."""
+    image = len(input_shape) == 3
     if arch == "auto":
-        return "cnn" if len(input_shape) == 3 else "mlp"
-    if arch == "cnn" and len(input_shape) != 3:
-        return "mlp"  # a CNN needs an image shape; tabular vectors fall back to the MLP
+        return "cnn" if image else "tabular"
+    if arch == "cnn" and not image:
+        return "tabular"
     return arch
 
 
 def build(arch: str, input_shape: tuple[int, ...], n_classes: int) -> Any:
-    """A fresh, uncompiled model from the registry."""
+    """A fresh, uncompiled Keras model from the registry."""
     return BUILDERS[arch](tuple(int(d) for d in input_shape), int(n_classes))
 
 
+def _augmentation(keras: Any) -> list[Any]:
+    """Small rotations, zooms and shifts, active only in training. No flips: a flipped 6 is a 9."""
+    layers = keras.layers
+    return [
+        layers.RandomRotation(10 / 360, fill_mode="constant"),
+        layers.RandomZoom(0.1, fill_mode="constant"),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+    ]
+
+
 def _cnn(input_shape: tuple[int, ...], n_classes: int) -> Any:
+    """Conv-BN-ReLU blocks of 32, 64, 64, 128, 128 filters with a max-pool between widths.
+
+    One 32-filter conv at full resolution: the expensive layers run at half size and below,
+    which keeps CPU throughput high (see benchmarks/bench_train.py)."""
     keras = load_keras()
     layers = keras.layers
 
-    inputs = keras.Input(input_shape)
-    x = inputs
+    x = inputs = keras.Input(input_shape)
+    for layer in _augmentation(keras):
+        x = layer(x)
     size = min(input_shape[:2])
-    for filters in (32, 64, 128):
-        for _ in range(2 if filters < 128 else 1):
+    for filters, convs in ((32, 1), (64, 2), (128, 2)):
+        if filters > 32 and size >= 4:
+            x = layers.MaxPooling2D(2)(x)
+            size //= 2
+        for _ in range(convs):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.Activation("relu")(x)
-        if size >= 4:
-            x = layers.MaxPooling2D(2)(x)
-            size //= 2
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(n_classes, activation="softmax")(x)
@@ -89,47 +110,93 @@ def _mlp(input_shape: tuple[int, ...], n_classes: int) -> Any:
 BUILDERS: dict[str, Callable[[tuple[int, ...], int], Any]] = {"cnn": _cnn, "mlp": _mlp}
 
 
-def to_arrays(model: Any, arch: str) -> dict[str, np.ndarray]:
-    """Everything needed to rebuild `model`, as arrays for the cache."""
+def to_arrays(arch: str, input_shape: tuple[int, ...], n_classes: int,
+              members: list[Any], refit: list[Any]) -> dict[str, np.ndarray]:
+    """Everything needed to rebuild the trained networks, as arrays for the cache.
+
+    `members` are the networks validated on the held-out rows; `refit`, when not empty, are
+    their retrained copies on all rows, which predict uses instead. Keras networks are stored
+    as their weights, scikit-learn estimators as pickled bytes."""
     arrays = {
         "arch": np.array(arch),
-        "input_shape": np.array(model.input_shape[1:], dtype=np.int64),
-        "n_classes": np.array(model.output_shape[-1], dtype=np.int64),
+        "input_shape": np.array(input_shape, dtype=np.int64),
+        "n_classes": np.array(n_classes, dtype=np.int64),
     }
-    for i, weight in enumerate(model.get_weights()):
-        arrays[f"weight_{i:03d}"] = weight
+    for group, nets in (("member", members), ("refit", refit)):
+        for m, net in enumerate(nets):
+            if arch in BUILDERS:
+                for i, weight in enumerate(net.get_weights()):
+                    arrays[f"{group}{m}_weight_{i:03d}"] = weight
+            else:
+                arrays[f"{group}{m}_pickle"] = np.frombuffer(pickle.dumps(net), dtype=np.uint8)
     return arrays
 
 
-def from_arrays(arrays: dict[str, np.ndarray]) -> Any:
-    """Rebuild a model saved by `to_arrays`."""
-    model = build(str(arrays["arch"]), tuple(arrays["input_shape"]), int(arrays["n_classes"]))
-    model.set_weights([arrays[k] for k in sorted(arrays) if k.startswith("weight_")])
-    return model
+def from_arrays(arrays: dict[str, np.ndarray], final: bool = True) -> list[Any]:
+    """The networks saved by `to_arrays`: the refit ones when `final` and present, else the
+    validated members."""
+    group = "refit" if final and any(k.startswith("refit") for k in arrays) else "member"
+    arch = str(arrays["arch"])
+    nets = []
+    for m in itertools.count():
+        prefix = f"{group}{m}_"
+        if f"{prefix}pickle" in arrays:
+            nets.append(pickle.loads(arrays[f"{prefix}pickle"].tobytes()))
+        elif f"{prefix}weight_000" in arrays:
+            net = build(arch, tuple(arrays["input_shape"]), int(arrays["n_classes"]))
+            net.set_weights([arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}weight_")])
+            nets.append(net)
+        else:
+            return nets
+    return nets
 
 
 def predict_proba(
-    arrays: dict[str, np.ndarray], x: np.ndarray, on_batch: Callable[[int, int], None] | None = None
+    arrays: dict[str, np.ndarray],
+    x: np.ndarray,
+    on_batch: Callable[[int, int], None] | None = None,
+    final: bool = True,
 ) -> np.ndarray:
-    """Class probabilities of the cached model on `x`; `on_batch(done, total)` reports progress."""
+    """Class probabilities on `x`, averaged over the networks (see `from_arrays`);
+    `on_batch(done, total)` reports progress."""
+    nets = from_arrays(arrays, final)
+    if str(arrays["arch"]) not in BUILDERS:
+        if on_batch:
+            on_batch(1, 1)
+        return np.mean([net.predict_proba(x.reshape(len(x), -1)) for net in nets], axis=0)
     keras = load_keras()
-    total = -(-len(x) // INFERENCE_BATCH)
+    per_net = -(-len(x) // INFERENCE_BATCH)
+    probs = np.zeros((len(x), int(arrays["n_classes"])), dtype=np.float32)
+    for m, net in enumerate(nets):
+        class Progress(keras.callbacks.Callback):
+            def on_predict_batch_end(self, batch: int, logs: Any = None, m: int = m) -> None:
+                if on_batch:
+                    on_batch(m * per_net + batch + 1, per_net * len(nets))
 
-    class Progress(keras.callbacks.Callback):
-        def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
-            if on_batch:
-                on_batch(batch + 1, total)
-
-    model = from_arrays(arrays)
-    return np.asarray(model.predict(x, batch_size=INFERENCE_BATCH, verbose=0, callbacks=[Progress()]))
+        probs += net.predict(x, batch_size=INFERENCE_BATCH, verbose=0, callbacks=[Progress()])
+    return probs / len(nets)
 
 
-def export(arrays: dict[str, np.ndarray], path: Path) -> None:
-    """Save the cached model as a `.keras` file, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def export(arrays: dict[str, np.ndarray], folder: Path) -> Path:
+    """Save the final model in `folder`, atomically: `model.keras` (an ensemble becomes one
+    Keras model that averages its networks) or, for scikit-learn estimators, `model.pkl`."""
+    nets = from_arrays(arrays)
+    folder.mkdir(parents=True, exist_ok=True)
+    if str(arrays["arch"]) not in BUILDERS:
+        path = folder / "model.pkl"
+        cache.atomic_write_bytes(path, pickle.dumps(nets[0] if len(nets) == 1 else nets))
+        return path
+    path = folder / "model.keras"
+    model = nets[0]
+    if len(nets) > 1:
+        keras = load_keras()
+        inputs = keras.Input(tuple(int(d) for d in arrays["input_shape"]))
+        outputs = [keras.Model(net.inputs, net.output, name=f"net{m}")(inputs) for m, net in enumerate(nets)]
+        model = keras.Model(inputs, keras.layers.Average()(outputs), name="ensemble")
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
     try:
-        from_arrays(arrays).save(tmp)
+        model.save(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path

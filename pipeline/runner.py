@@ -55,7 +55,8 @@ class Reporter:
 
     def warn(self, message: str) -> None: ...
 
-    def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> None: ...
+    def epoch(self, label: str, logs: dict[str, float]) -> None:
+        """One finished epoch; `label` reads like "net 2/3 epoch 4/20"."""
 
     def progress(self, task: str, done: int, total: int) -> None:
         """Long work: `done` of `total` units (bytes, batches) of `task`."""
@@ -201,8 +202,9 @@ class Runner:
         inputs = {dep: self.outputs(dep) for dep in DEPS[name]}
         started = time.perf_counter()
         result = getattr(self, f"_run_{name}")(inputs)
-        self._export(name, result)  # before the save: a kill in between re-runs the stage
-        meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started}
+        exported = self._export(name, result)  # before the save: a kill in between re-runs the stage
+        meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started,
+                "export": exported}
         try:
             cache.save(self.path(name), result, meta)
         except OSError as exc:
@@ -244,9 +246,7 @@ class Runner:
             len(inputs["ingest"]["classes"]),
             self.config.train,
             on_epoch=self.report.epoch,
-            on_batch=lambda epoch, epochs, done, total: self.report.progress(
-                f"epoch {epoch}/{epochs}", done, total
-            ),
+            on_batch=self.report.progress,
         )
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -267,32 +267,35 @@ class Runner:
 
     # -- files outside the cache: models/model.keras and reports/metrics.json -----------
 
-    def export_path(self, name: str) -> Path | None:
-        return {
-            "train": self.config.models_dir / "model.keras",
-            "validate": self.config.reports_dir / "metrics.json",
-        }.get(name)
-
-    def _export(self, name: str, result: dict[str, np.ndarray]) -> None:
-        path = self.export_path(name)
-        if path is None:
-            return
+    def _export(self, name: str, result: dict[str, np.ndarray]) -> str | None:
+        """Write the stage's file for users, if it has one; returns its path."""
         try:
             if name == "train":
                 from pipeline import models
 
-                models.export(result, path)
-            else:
+                return str(models.export(result, self.config.models_dir))
+            if name == "validate":
                 from pipeline import reports
 
+                path = self.config.reports_dir / "metrics.json"
                 reports.write_metrics(result, path)
+                return str(path)
         except OSError as exc:
-            raise PipelineError(f"cannot write {path} ({exc.strerror}); make its folder writable") from None
+            raise PipelineError(f"cannot write {exc.filename} ({exc.strerror}); make its folder writable") from None
+        return None
+
+    def exported(self, name: str) -> Path | None:
+        """The file the stage's cached run exported (models/model.keras, reports/metrics.json)."""
+        try:
+            exported = (cache.read_meta(self.path(name)) or {}).get("export")
+        except cache.CorruptCache:
+            return None
+        return Path(exported) if exported else None
 
     def _refresh_exports(self, names: list[str]) -> None:
         """Re-create an exported file a user deleted, from its fresh cache entry."""
         for name in names:
-            path = self.export_path(name)
+            path = self.exported(name)
             if path is not None and not path.exists():
                 self._export(name, self.outputs(name))
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import digit_frames
-from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.config import PRESETS, IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.models import predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
@@ -127,7 +128,8 @@ def test_train_returns_weights_and_history(trained: dict) -> None:
     model = trained["model"]
     assert str(model["arch"]) == "cnn"
     assert model["input_shape"].tolist() == [8, 8, 1] and int(model["n_classes"]) == 3
-    assert any(k.startswith("weight_") for k in model)
+    assert any(k.startswith("member0_weight_") for k in model)
+    assert not any(k.startswith(("member1_", "refit")) for k in model)
     assert len(model["history_val_loss"]) == 2 and 1 <= int(model["best_epoch"]) <= 2
 
 
@@ -138,11 +140,63 @@ def test_train_reports_progress() -> None:
     epochs, batches = [], []
     train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), 3,
           TrainParams(model="mlp", epochs=2, batch_size=10),
-          on_epoch=lambda e, n, logs: epochs.append((e, n, sorted(logs))),
-          on_batch=lambda epoch, n, done, total: batches.append((epoch, done, total)))
-    assert [e[:2] for e in epochs] == [(1, 2), (2, 2)]
-    assert "val_accuracy" in epochs[0][2]
-    assert batches[0] == (1, 1, 3) and batches[-1] == (2, 3, 3)
+          on_epoch=lambda label, logs: epochs.append((label, sorted(logs))),
+          on_batch=lambda label, done, total: batches.append((label, done, total)))
+    assert [e[0] for e in epochs] == ["epoch 1/2", "epoch 2/2"]
+    assert "val_accuracy" in epochs[0][1]
+    assert batches[0] == ("epoch 1/2", 1, 3) and batches[-1] == ("epoch 2/2", 3, 3)
+
+
+def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict) -> None:
+    d, pre, idx = trained["data"], trained["pre"], trained["idx"]
+    labels = []
+    model = train(pre["x"], d["y"], idx["train_idx"], idx["val_idx"], 3,
+                  TrainParams(epochs=2, batch_size=16, ensemble=2, refit=True),
+                  on_epoch=lambda label, logs: labels.append((label, sorted(logs))))
+    best = int(model["best_epoch"])
+    assert [label for label, _ in labels[:4]] == ["net 1/2 epoch 1/2", "net 1/2 epoch 2/2",
+                                                  "net 2/2 epoch 1/2", "net 2/2 epoch 2/2"]
+    refits = [(label, logs) for label, logs in labels if label.startswith("refit")]
+    assert refits and refits[0][0].startswith("refit 1/2 epoch 1/")
+    assert all("val_loss" not in logs for _, logs in refits)  # refit sees no held-out rows
+    for group in ("member0", "member1", "refit0", "refit1"):
+        assert f"{group}_weight_000" in model
+    x_val = pre["x"][idx["val_idx"]]
+    held_out = predict_proba(model, x_val, final=False)
+    assert not np.allclose(held_out, predict_proba(model, x_val, final=True))
+    single = {k: v for k, v in model.items() if not k.startswith(("member1", "refit"))}
+    assert not np.allclose(held_out, predict_proba(single, x_val, final=False))  # both averaged
+    assert 1 <= best <= 2
+
+
+def test_the_preset_chooses_more_epochs_for_smaller_data() -> None:
+    default, fast = PRESETS["default"], PRESETS["fast"]
+    assert default.epochs(54_000) < default.epochs(3_600) <= default.max_epochs
+    assert fast.epochs(54_000) == 1 and fast.epochs(10) == fast.max_epochs
+    assert PRESETS["best"].ensemble > 1
+
+
+def test_a_time_budget_shrinks_the_epochs_to_what_fits() -> None:
+    train_df, _ = digit_frames(n_train=300, n_test=1)
+    data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
+    pre = preprocess(data["X"], data["X_test"], PreprocessParams())
+    labels = []
+    train(pre["x"], data["y"], np.arange(270), np.arange(270, 300), 3,
+          TrainParams(epochs=500, batch_size=30, time_budget="0.01s"),
+          on_epoch=lambda label, logs: labels.append(label))
+    assert labels == ["epoch 1/1"]
+
+
+def test_tabular_data_keeps_the_better_of_mlp_and_gradient_boosting() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # xor: trees find it at once
+    model = train(x, y, np.arange(240), np.arange(240, 300), 2, TrainParams(epochs=2, batch_size=32))
+    scores = dict(zip(model["candidates"].tolist(), model["candidate_val_accuracy"].tolist()))
+    assert set(scores) == {"mlp", "hgb"}
+    assert str(model["arch"]) == max(scores, key=scores.get)
+    probs = predict_proba(model, x[240:], final=False)
+    assert (probs.argmax(axis=1) == y[240:]).mean() == pytest.approx(max(scores.values()))
 
 
 def test_validate_metrics_agree_with_predictions(trained: dict) -> None:

@@ -1,4 +1,4 @@
-"""Validate: the trained model on the held-out rows -> accuracy, log loss, recall, confusion."""
+"""Validate: the trained model (before any refit) on the held-out rows -> accuracy, log loss, recall, confusion."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def validate(
     """Validation metrics of `model` on rows `val_idx`, with the class names they refer to."""
     labels = np.arange(len(classes))
     truth = y[val_idx]
-    probs = models.predict_proba(model, x[val_idx], on_batch)
+    probs = models.predict_proba(model, x[val_idx], on_batch, final=False)
     predicted = probs.argmax(axis=1)
     return {
         "accuracy": np.array(accuracy_score(truth, predicted)),
