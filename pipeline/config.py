@@ -66,8 +66,8 @@ class Preset:
 
 PRESETS = {
     "fast": Preset(images=60_000, min_epochs=1, max_epochs=8, ensemble=1),
-    "default": Preset(images=1_000_000, min_epochs=10, max_epochs=50, ensemble=1),
-    "best": Preset(images=1_000_000, min_epochs=10, max_epochs=50, ensemble=3),
+    "default": Preset(images=800_000, min_epochs=10, max_epochs=50, ensemble=1),
+    "best": Preset(images=800_000, min_epochs=10, max_epochs=50, ensemble=3),
 }
 
 
@@ -134,7 +134,7 @@ def load_config(
 
     sections = {name: _build(name, SECTIONS[name](), values) for name, values in merged.items()}
     config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections)
-    _check(config)
+    _check(config, merged)
     return config
 
 
@@ -190,14 +190,14 @@ def parse_duration(text: str) -> float | None:
     return seconds
 
 
-def _check(config: Config) -> None:
+def _check(config: Config, chosen: dict[str, dict[str, Any]]) -> None:
+    """Reject impossible settings; `chosen` holds those the user gave (pipeline.toml, options)."""
     t, s = config.train, config.split
     if t.batch_size < 1:
         raise PipelineError(f"--batch-size {t.batch_size} must be at least 1")
-    if t.epochs < 0:
-        raise PipelineError(f"--epochs {t.epochs} must be at least 1 (or 0 for the preset's choice)")
-    if t.ensemble < 0:
-        raise PipelineError(f"--ensemble {t.ensemble} must be at least 1 (or 0 for the preset's choice)")
+    for name in ("epochs", "ensemble"):  # 0, the default, means the preset's choice
+        if name in chosen.get("train", {}) and getattr(t, name) < 1:
+            raise PipelineError(f"--{name} {getattr(t, name)} must be at least 1")
     if t.preset not in PRESETS:
         raise PipelineError(f"--preset {t.preset!r} is unknown; use {', '.join(PRESETS)}")
     parse_duration(t.time_budget)

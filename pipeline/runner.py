@@ -238,7 +238,8 @@ class Runner:
         return _stage("split")(inputs["ingest"]["y"], inputs["ingest"]["classes"], self.config.split)
 
     def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return _stage("train")(
+        started = time.perf_counter()
+        result = _stage("train")(
             inputs["preprocess"]["x"],
             inputs["ingest"]["y"],
             inputs["split"]["train_idx"],
@@ -248,6 +249,14 @@ class Runner:
             on_epoch=self.report.epoch,
             on_batch=self.report.progress,
         )
+        if "candidates" in result:
+            scores = ", ".join(f"{name} {score:.4f}" for name, score in
+                               zip(result["candidates"], result["candidate_val_accuracy"]))
+            self.report.info(f"kept {result['arch']} (validation accuracy: {scores})")
+        if images := int(result["images_trained"]):
+            rate = images / (time.perf_counter() - started)
+            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s")
+        return result
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return _stage("validate")(

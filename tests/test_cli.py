@@ -179,6 +179,11 @@ def test_cached_run_and_status_do_not_import_tensorflow(competition: Path, comma
         (["run-all", "--val-fraction", "1.5"], "--val-fraction 1.5 must be between 0 and 1"),
         (["run-all", "--image-shape", "28by28"], "--image-shape '28by28' is not HxW"),
         (["run-all", "--model", "resnet"], "--model 'resnet' is unknown"),
+        (["run-all", "--epochs", "-3"], "--epochs -3 must be at least 1"),
+        (["run-all", "--ensemble", "0"], "--ensemble 0 must be at least 1"),
+        (["run-all", "--preset", "turbo"], "--preset 'turbo' is unknown; use fast, default, best"),
+        (["run-all", "--time-budget", "soon"], "--time-budget 'soon' is not a duration"),
+        (["run-all", "--time-budget", "0m"], "--time-budget '0m' is not a duration"),
         (["run-all", "--label-column", "target"], "no label column 'target'"),
         (["predict", "--out", "data/raw/sub.csv"], "is never written"),
     ],
@@ -237,3 +242,27 @@ def test_demo_writes_a_competition_that_runs_and_never_overwrites(workdir: Path)
 def test_python_dash_m_pipeline_works() -> None:
     done = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "run-all" in done.stdout
+
+
+def test_preset_ensemble_and_refit_from_the_command_line(competition: Path) -> None:
+    result = invoke("predict", "--preset", "fast", "--ensemble", "2", "--refit", "--batch-size", "32",
+                    "--out", "submissions/sub.csv")
+    assert result.code == 0, result.output
+    assert "net 2/2 epoch" in result.output and "refit 2/2 epoch" in result.output
+    assert re.search(r"trained on [\d,]+ images at [\d,]+ images/s", result.output)
+    assert len(pd.read_csv("submissions/sub.csv")) == 30
+    status = invoke("status", "--preset", "fast", "--ensemble", "2", "--batch-size", "32")
+    assert re.search(r"train\s+│ stale\s+│ refit True -> False", status.output), status.output
+
+
+def test_tabular_competition_reports_the_model_it_kept(workdir: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(160, 5)) * [1, 10, 100, 0.1, 1]
+    train = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)])
+    train.insert(0, "label", (x[:, 0] + x[:, 1] / 10 > 0).astype(int))
+    write_competition(workdir, train, train.drop(columns="label").head(20))
+    result = invoke("run-all", *FAST)
+    assert result.code == 0, result.output
+    assert re.search(r"kept (mlp|hgb) \(validation accuracy: mlp [\d.]+, hgb [\d.]+\)", result.output)

@@ -3,7 +3,8 @@
 Images get the augmented CNN; vectors get both an MLP and scikit-learn's
 HistGradientBoostingClassifier, and the one with the better validation accuracy is kept. Keras
 networks learn under a cosine learning-rate decay over the epochs the preset (or --epochs, or
---time-budget) allows, with early stopping that restores the best validation weights. An
+--time-budget) allows, with early stopping on validation accuracy (the metric these competitions score) that
+restores the best weights. An
 ensemble trains several seeds and averages their softmax; --refit retrains each on train + val
 for the epoch count validation chose. TensorFlow is imported inside the functions.
 """
@@ -50,10 +51,11 @@ def train(
     arch = models.resolve(params.model, x.shape[1:])
     if arch == "tabular":
         return _best_tabular(x, y, train_idx, val_idx, n_classes, params, n_members, plan)
+    augment = models.augmentation_strength(len(train_idx))
     fit = _fit_hgb if arch == "hgb" else _fit_keras
     members, histories = [], []
     for m in range(n_members):
-        net, history = fit(arch, x, y, train_idx, val_idx, n_classes, params, params.seed + m,
+        net, history = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment, params.seed + m,
                            plan.labelled(_label("net", m, n_members)))
         members.append(net)
         histories.append(history)
@@ -64,11 +66,12 @@ def train(
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, history in enumerate(histories):
             fixed = plan.labelled(_label("refit", m, n_members), epochs=_best_epoch(history))
-            net, refit_history = fit(arch, x, y, everything, None, n_classes, params, params.seed + m, fixed)
+            net, refit_history = fit(arch, x, y, everything, None, n_classes, params, augment,
+                                     params.seed + m, fixed)
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
-        **models.to_arrays(arch, x.shape[1:], n_classes, members, refit),
+        **models.to_arrays(arch, x.shape[1:], n_classes, augment, members, refit),
         **{f"history_{name}": np.asarray(v, dtype=np.float32) for name, v in histories[0].items()},
         "best_epoch": np.array(best_epoch),
         "images_trained": np.array(images),  # epochs x rows, over all networks
@@ -93,18 +96,19 @@ def _label(kind: str, m: int, n: int) -> str:
 
 
 def _best_epoch(history: dict[str, list[float]]) -> int:
-    losses = history.get("val_loss") or history.get("loss") or [0.0]
-    return int(np.argmin(losses)) + 1
+    """The epoch whose weights early stopping kept: the first with the best val accuracy."""
+    return int(np.argmax(history.get("val_accuracy") or [0.0])) + 1
 
 
 def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
-               n_classes: int, params: TrainParams, seed: int, plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
+               n_classes: int, params: TrainParams, augment: float, seed: int,
+               plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
     keras = models.load_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    net = models.build(arch, x.shape[1:], n_classes)
+    net = models.build(arch, x.shape[1:], n_classes, augment)
     net.compile(
         optimizer=keras.optimizers.Adam(params.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -120,7 +124,7 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
     if val_idx is not None:
         validation = _batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=max(3, plan.epochs // 4), restore_best_weights=True
+            monitor="val_accuracy", patience=max(3, plan.epochs // 4), restore_best_weights=True
         ))
     history = net.fit(
         _batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed),
@@ -173,7 +177,8 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int) -> Any:
 
 
 def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
-             n_classes: int, params: TrainParams, seed: int, plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
+             n_classes: int, params: TrainParams, augment: float, seed: int,
+             plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     flat = x.reshape(len(x), -1)
