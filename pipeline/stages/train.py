@@ -3,8 +3,7 @@
 Images get the augmented CNN; vectors get both an MLP and scikit-learn's
 HistGradientBoostingClassifier, and the one with the better validation accuracy is kept. Keras
 networks learn under a cosine learning-rate decay over the epochs the preset (or --epochs, or
---time-budget) allows, with early stopping on validation accuracy (the metric these competitions score) that
-restores the best weights. An
+--time-budget) allows, with early stopping on validation loss that restores the best weights. An
 ensemble trains several seeds and averages their softmax; --refit retrains each on train + val
 for the epoch count validation chose. TensorFlow is imported inside the functions.
 """
@@ -53,27 +52,27 @@ def train(
         return _best_tabular(x, y, train_idx, val_idx, n_classes, params, n_members, plan)
     augment = models.augmentation_strength(len(train_idx))
     fit = _fit_hgb if arch == "hgb" else _fit_keras
-    members, histories = [], []
+    members, histories, best_epochs = [], [], []
     for m in range(n_members):
-        net, history = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment, params.seed + m,
-                           plan.labelled(_label("net", m, n_members)))
+        net, history, best = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment,
+                                 params.seed + m, plan.labelled(_label("net", m, n_members)))
         members.append(net)
         histories.append(history)
-    best_epoch = _best_epoch(histories[0])
+        best_epochs.append(best)
     images = sum(len(train_idx) * len(h.get("loss", [])) for h in histories)
     refit = []
     if params.refit:
         everything = np.sort(np.concatenate([train_idx, val_idx]))
-        for m, history in enumerate(histories):
-            fixed = plan.labelled(_label("refit", m, n_members), epochs=_best_epoch(history))
-            net, refit_history = fit(arch, x, y, everything, None, n_classes, params, augment,
-                                     params.seed + m, fixed)
+        for m, best in enumerate(best_epochs):
+            fixed = plan.labelled(_label("refit", m, n_members), epochs=best)
+            net, refit_history, _ = fit(arch, x, y, everything, None, n_classes, params, augment,
+                                        params.seed + m, fixed)
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
         **models.to_arrays(arch, x.shape[1:], n_classes, augment, members, refit),
         **{f"history_{name}": np.asarray(v, dtype=np.float32) for name, v in histories[0].items()},
-        "best_epoch": np.array(best_epoch),
+        "best_epoch": np.array(best_epochs[0]),
         "images_trained": np.array(images),  # epochs x rows, over all networks
     }
 
@@ -95,14 +94,10 @@ def _label(kind: str, m: int, n: int) -> str:
     return f"{kind} {m + 1}/{n} " if n > 1 or kind == "refit" else ""
 
 
-def _best_epoch(history: dict[str, list[float]]) -> int:
-    """The epoch whose weights early stopping kept: the first with the best val accuracy."""
-    return int(np.argmax(history.get("val_accuracy") or [0.0])) + 1
-
-
 def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
                n_classes: int, params: TrainParams, augment: float, seed: int,
-               plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
+               plan: _Plan) -> tuple[Any, dict[str, list[float]], int]:
+    """One network; returns it, its history, and the epoch (from 1) whose weights it kept."""
     keras = models.load_keras()
     import tensorflow as tf
 
@@ -120,12 +115,16 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
         ),
         _ProgressAndBudget(keras, plan, steps=math.ceil(len(fit_idx) / params.batch_size)),
     ]
-    validation = None
+    validation = stopping = None
     if val_idx is not None:
         validation = _batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=max(3, plan.epochs // 4), restore_best_weights=True
-        ))
+        # Judged from the second half of the decay on: earlier, high-rate epochs are never
+        # the ones to keep, and stopping there would skip the low-rate epochs that gain most.
+        stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=max(3, plan.epochs // 4), restore_best_weights=True,
+            start_from_epoch=plan.epochs // 2,
+        )
+        callbacks.append(stopping)
     history = net.fit(
         _batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed),
         validation_data=validation,
@@ -134,7 +133,9 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=0,
     ).history
-    return net, {k: [float(v) for v in values] for k, values in history.items() if k != "learning_rate"}
+    kept = {k: [float(v) for v in values] for k, values in history.items() if k != "learning_rate"}
+    best = stopping.best_epoch + 1 if stopping is not None and stopping.best_weights is not None else len(kept["loss"])
+    return net, kept, best
 
 
 def _batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
@@ -178,7 +179,7 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int) -> Any:
 
 def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
              n_classes: int, params: TrainParams, augment: float, seed: int,
-             plan: _Plan) -> tuple[Any, dict[str, list[float]]]:
+             plan: _Plan) -> tuple[Any, dict[str, list[float]], int]:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     flat = x.reshape(len(x), -1)
@@ -189,7 +190,7 @@ def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_i
     if plan.on_epoch:
         shown = {"val_accuracy": history["val_accuracy"][0]} if history else {}
         plan.on_epoch(f"{plan.label}gradient boosting, {net.n_iter_} iterations", shown)
-    return net, history
+    return net, history, 1
 
 
 def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
