@@ -127,8 +127,9 @@ def main() -> None:
         model = models.build("cnn", (28, 28, 1), n_classes)
         if not augment:  # the same layers minus the three augmentation layers
             inputs = hidden = keras.Input((28, 28, 1))
-            for layer in model.layers[4:]:
-                hidden = layer(hidden)
+            for layer in model.layers:
+                if not isinstance(layer, keras.layers.InputLayer) and not layer.name.startswith("random"):
+                    hidden = layer(hidden)
             model = keras.Model(inputs, hidden)
         model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=jit)

@@ -66,8 +66,8 @@ class Preset:
 
 PRESETS = {
     "fast": Preset(images=60_000, min_epochs=1, max_epochs=8, ensemble=1),
-    "default": Preset(images=800_000, min_epochs=10, max_epochs=50, ensemble=1),
-    "best": Preset(images=800_000, min_epochs=10, max_epochs=50, ensemble=3),
+    "default": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=1),
+    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3),
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import digit_frames
 from pipeline.config import PRESETS, IngestParams, PreprocessParams, SplitParams, TrainParams
-from pipeline.models import predict_proba
+from pipeline.models import augmentation_strength, export, load_keras, predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
@@ -147,7 +149,7 @@ def test_train_reports_progress() -> None:
     assert batches[0] == ("epoch 1/2", 1, 3) and batches[-1] == ("epoch 2/2", 3, 3)
 
 
-def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict) -> None:
+def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_path: Path) -> None:
     d, pre, idx = trained["data"], trained["pre"], trained["idx"]
     labels = []
     model = train(pre["x"], d["y"], idx["train_idx"], idx["val_idx"], 3,
@@ -167,6 +169,15 @@ def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict) -> No
     single = {k: v for k, v in model.items() if not k.startswith(("member1", "refit"))}
     assert not np.allclose(held_out, predict_proba(single, x_val, final=False))  # both averaged
     assert 1 <= best <= 2
+
+    exported = load_keras().models.load_model(export(model, tmp_path))
+    assert exported.name == "ensemble"
+    np.testing.assert_allclose(exported.predict(x_val, verbose=0), predict_proba(model, x_val), atol=1e-5)
+
+
+def test_augmentation_weakens_as_the_training_set_grows() -> None:
+    assert augmentation_strength(500) == augmentation_strength(10_000) == 1.0
+    assert augmentation_strength(20_000) == 0.5 and augmentation_strength(54_000) < 0.2
 
 
 def test_the_preset_chooses_more_epochs_for_smaller_data() -> None:
