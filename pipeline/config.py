@@ -66,8 +66,8 @@ class Preset:
 
 PRESETS = {
     "fast": Preset(images=60_000, min_epochs=1, max_epochs=8, ensemble=1),
-    "default": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=1),
-    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3),
+    "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1),
+    "best": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=3),
 }
 
 
@@ -182,10 +182,10 @@ def parse_duration(text: str) -> float | None:
     """'10m' -> 600.0, '1h30m' -> 5400.0, '90s' or '90' -> 90.0, '' -> None."""
     if not text:
         return None
-    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-    if not parts or not any(parts.groups()) or not (seconds := sum(
-        float(v) * unit for v, unit in zip(parts.groups(), (3600, 60, 1)) if v
-    )) > 0:
+    number = r"(\d+(?:\.\d+)?)"
+    parts = re.fullmatch(f"(?:{number}h)?(?:{number}m)?(?:{number}s?)?", text.replace(" ", "").lower())
+    seconds = sum(float(v) * unit for v, unit in zip(parts.groups(), (3600, 60, 1)) if v) if parts else 0
+    if seconds <= 0:
         raise PipelineError(f"--time-budget {text!r} is not a duration; give e.g. 90s, 10m or 1h30m")
     return seconds
 

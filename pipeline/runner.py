@@ -35,7 +35,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "ingest": ("stages/ingest.py", "io.py"),
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
-    "train": ("stages/train.py", "models.py"),
+    "train": ("stages/train.py", "models.py", "config.py"),  # config.py: the presets
     "validate": ("stages/validate.py",),
     "predict": ("stages/predict.py",),
 }
