@@ -18,6 +18,7 @@ from pipeline.errors import PipelineError
 
 CONFIG_FILE = "pipeline.toml"
 MODELS = ("auto", "cnn", "mlp", "hgb")
+KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def _build(section: str, default: Any, values: dict[str, Any]) -> Any:
             typed[key] = _coerce(value, wanted)
         except (TypeError, ValueError):
             raise PipelineError(
-                f"setting {section}.{key} = {value!r} is not a {wanted.__name__}; give a {wanted.__name__}"
+                f"setting {section}.{key} = {value!r} has the wrong type; give {KINDS[wanted]}"
             ) from None
     return dataclasses.replace(default, **typed)
 

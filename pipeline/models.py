@@ -59,8 +59,8 @@ def build(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: floa
 
 def augmentation_strength(n_train: int) -> float:
     """Augmentation is regularisation, and large training sets need less of it: full strength
-    up to 10,000 rows, then falling as 10,000 / rows. Measured on Fashion-MNIST, 20k rows:
-    full-strength augmentation cost 4 points of test accuracy against none."""
+    up to 10,000 rows, then falling as 10,000 / rows. On 20k Fashion-MNIST rows (8 epochs),
+    shifts alone cost 1.3 points of test accuracy against none, rotations and zooms 2 more."""
     return min(1.0, 10_000 / max(n_train, 1))
 
 

@@ -10,6 +10,7 @@ for the epoch count validation chose. TensorFlow is imported inside the function
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any, Callable
@@ -38,6 +39,9 @@ def train(
     `on_epoch(label, logs)` and `on_batch(label, done, total)` report progress, where `label`
     reads like "net 2/3 epoch 4/20".
     """
+    arch = models.resolve(params.model, x.shape[1:])
+    if arch == "tabular":
+        return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch)
     preset = PRESETS[params.preset]
     n_members = params.ensemble or preset.ensemble
     budget = parse_duration(params.time_budget)
@@ -47,9 +51,6 @@ def train(
         on_epoch=on_epoch,
         on_batch=on_batch,
     )
-    arch = models.resolve(params.model, x.shape[1:])
-    if arch == "tabular":
-        return _best_tabular(x, y, train_idx, val_idx, n_classes, params, n_members, plan)
     augment = models.augmentation_strength(len(train_idx))
     fit = _fit_hgb if arch == "hgb" else _fit_keras
     members, histories, best_epochs = [], [], []
@@ -109,12 +110,6 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    callbacks = [
-        keras.callbacks.LearningRateScheduler(
-            lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
-        ),
-        _ProgressAndBudget(keras, plan, steps=math.ceil(len(fit_idx) / params.batch_size)),
-    ]
     validation = stopping = None
     if val_idx is not None:
         validation = _batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
@@ -124,7 +119,13 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
             monitor="val_loss", patience=max(3, plan.epochs // 4), restore_best_weights=True,
             start_from_epoch=plan.epochs // 2,
         )
-        callbacks.append(stopping)
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(
+            lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
+        ),
+        _ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size), stopping),
+        *([stopping] if stopping else []),
+    ]
     history = net.fit(
         _batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed),
         validation_data=validation,
@@ -134,8 +135,9 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
         verbose=0,
     ).history
     kept = {k: [float(v) for v in values] for k, values in history.items() if k != "learning_rate"}
-    best = stopping.best_epoch + 1 if stopping is not None and stopping.best_weights is not None else len(kept["loss"])
-    return net, kept, best
+    if stopping is not None and stopping.best_weights is not None:
+        return net, kept, stopping.best_epoch + 1
+    return net, kept, len(kept["loss"])
 
 
 def _batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
@@ -147,9 +149,9 @@ def _batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_see
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int) -> Any:
+def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> Any:
     """Reports batches and epochs; with a time budget, times the first epoch and shrinks
-    `plan.epochs` (which the learning-rate schedule follows) to what fits."""
+    `plan.epochs` (which the learning-rate schedule and early stopping follow) to what fits."""
 
     class Callback(keras.callbacks.Callback):
         epoch, started = 0, 0.0
@@ -168,6 +170,8 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int) -> Any:
             if plan.budget and epoch == 0:
                 per_epoch = time.perf_counter() - self.started
                 plan.epochs = max(1, min(plan.epochs, int(plan.budget // per_epoch)))
+                if stopping is not None:
+                    stopping.start_from_epoch = plan.epochs // 2
             if plan.on_epoch:
                 shown = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
                 plan.on_epoch(f"{plan.label}epoch {epoch + 1}/{plan.epochs}", shown)
@@ -194,19 +198,17 @@ def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_i
 
 
 def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
-                  n_classes: int, params: TrainParams, n_members: int, plan: _Plan) -> dict[str, np.ndarray]:
-    """Vectors: fit the MLP and gradient boosting on the same split; keep the better on val."""
-    import dataclasses
-
-    scores = {}
-    results = {}
+                  n_classes: int, params: TrainParams, on_epoch: EpochHook | None,
+                  on_batch: BatchHook | None) -> dict[str, np.ndarray]:
+    """Vectors: fit the MLP and gradient boosting on the same split; keep the better on val
+    (the MLP on a tie)."""
+    results, scores = {}, {}
     for arch in ("mlp", "hgb"):
-        result = train(x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
-                       plan.on_epoch, plan.on_batch)
-        probs = models.predict_proba(result, x[val_idx], final=False)
+        results[arch] = train(x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
+                              on_epoch, on_batch)
+        probs = models.predict_proba(results[arch], x[val_idx], final=False)
         scores[arch] = float((probs.argmax(axis=1) == y[val_idx]).mean())
-        results[arch] = result
-    chosen = max(scores, key=lambda a: (scores[a], a == "mlp"))
+    chosen = max(scores, key=lambda arch: (scores[arch], arch == "mlp"))
     return {
         **results[chosen],
         "candidates": np.array(list(scores)),

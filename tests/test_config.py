@@ -1,0 +1,53 @@
+"""Settings: defaults, pipeline.toml, options, and the checks on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config, parse_duration
+from pipeline.errors import PipelineError
+
+
+def test_toml_settings_reach_the_train_section(tmp_path: Path) -> None:
+    file = tmp_path / "pipeline.toml"
+    file.write_text('[train]\npreset = "best"\nrefit = true\ntime_budget = "10m"\nensemble = 5\n')
+    train = load_config(config_file=file).train
+    assert (train.preset, train.refit, train.time_budget, train.ensemble) == ("best", True, "10m", 5)
+    assert load_config({"train": {"refit": False}}, config_file=file).train.refit is False
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[train]\nrefit = "yes"\n', "setting train.refit = 'yes' has the wrong type; give true or false"),
+        ("[train]\nepochs = true\n", "setting train.epochs = True has the wrong type; give a whole number"),
+        ("[train]\nepochs = 0\n", "--epochs 0 must be at least 1"),
+        ('[train]\npreset = "slow"\n', "--preset 'slow' is unknown"),
+    ],
+)
+def test_bad_toml_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "pipeline.toml"
+    file.write_text(text)
+    with pytest.raises(PipelineError, match=message):
+        load_config(config_file=file)
+
+
+def test_the_default_epochs_and_ensemble_are_the_presets_choice(tmp_path: Path) -> None:
+    train = load_config(config_file=tmp_path / "none.toml").train
+    assert (train.preset, train.epochs, train.ensemble, train.refit) == ("default", 0, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("10m", 600), ("1h30m", 5400), ("1.5h", 5400), ("2 m", 120), ("", None)],
+)
+def test_durations(text: str, seconds: float | None) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "0m", "10 minutes", "-5s", "m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(PipelineError, match="is not a duration; give e.g. 90s, 10m or 1h30m"):
+        parse_duration(text)
