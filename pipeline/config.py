@@ -66,7 +66,7 @@ class Preset:
 
 
 PRESETS = {
-    "fast": Preset(images=60_000, min_epochs=1, max_epochs=8, ensemble=1),
+    "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
     "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1),
     "best": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=3),
 }
