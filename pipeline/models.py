@@ -79,8 +79,8 @@ def _augmentation(keras: Any, strength: float) -> list[Any]:
 
 def _cnn(input_shape: tuple[int, ...], n_classes: int, augment: float) -> Any:
     """One 32-filter 3x3 Conv-BN-ReLU at full resolution, a max-pool, two 64-filter ones, a
-    max-pool, then a 256-unit dense layer with dropout. A second full-resolution conv would
-    halve the images/s for little accuracy (benchmarks/bench_train.py)."""
+    max-pool, then a 256-unit dense layer with dropout. A second full-resolution conv ran at
+    0.5x to 0.7x the images/s; see the README's accuracy section for what it bought."""
     keras = load_keras()
     layers = keras.layers
 
