@@ -7,7 +7,6 @@ imported inside the functions: importing this module costs nothing.
 
 from __future__ import annotations
 
-import itertools
 import os
 import pickle
 import sys
@@ -153,8 +152,8 @@ def from_arrays(arrays: dict[str, np.ndarray], final: bool = True) -> list[Any]:
     group = "refit" if final and any(k.startswith("refit") for k in arrays) else "member"
     arch = str(arrays["arch"])
     nets = []
-    for m in itertools.count():
-        prefix = f"{group}{m}_"
+    while True:
+        prefix = f"{group}{len(nets)}_"
         if f"{prefix}pickle" in arrays:
             nets.append(pickle.loads(arrays[f"{prefix}pickle"].tobytes()))
         elif f"{prefix}weight_000" in arrays:
@@ -163,7 +162,6 @@ def from_arrays(arrays: dict[str, np.ndarray], final: bool = True) -> list[Any]:
             nets.append(net)
         else:
             return nets
-    return nets
 
 
 def predict_proba(
