@@ -12,7 +12,8 @@ batch 32) on the same files and prints the same figures.
         --competition digits8 --presets fast,default,best
 
 `digits8` stands for scikit-learn's 8x8 digits, the demo competition (`pipeline demo`), with
-its held-out labels. Extra pipeline options go in `--pipeline-args="--refit"`.
+its held-out labels. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
+keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
 """
 
 from __future__ import annotations
@@ -129,11 +130,13 @@ def main() -> None:
     parser.add_argument("--presets", default="fast,default,best")
     parser.add_argument("--pipeline-args", default="", help="extra options for run-all and predict")
     parser.add_argument("--no-mlp", action="store_true", help="skip the MLP baseline")
+    parser.add_argument("--keep", type=Path, help="keep the working folders here (to try --tta after)")
     args = parser.parse_args()
     extra = shlex.split(args.pipeline_args)
 
     print(HEADER, flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         for entry in args.competition:
             competition = digits8(Path(tmp) / "digits8") if entry == "digits8" else Path(entry)
             name = competition.name

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from pipeline.config import SplitParams, TrainParams, load_config
 from pipeline.errors import PipelineError
+from pipeline.models import TTA_VIEWS
 from pipeline.runner import STAGES, Reporter, Runner
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "refit": (("train", "refit"),),
     "time_budget": (("train", "time_budget"),),
     "batch_size": (("train", "batch_size"),),
+    "tta": (("predict", "tta"),),
 }
 
 
@@ -74,8 +76,8 @@ STAGE_OPTIONS = [
             f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
     _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
     _option("preset", str, "fast (about a minute), default, or best (an ensemble) [default: default]."),
-    _option("model", str, "auto, cnn, mlp or hgb [default: auto: cnn for images, the better of mlp "
-            "and hgb on validation for vectors]."),
+    _option("model", str, "auto, cnn, cnn_large, mlp or hgb [default: auto: the preset's CNN for "
+            "images (cnn_large for best), the better of mlp and hgb on validation for vectors]."),
     _option("epochs", int, "Most epochs to train; early stopping may end sooner "
             "[default: the preset's, from the row count]."),
     _option("ensemble", int, "Networks (seeds) to train and average [default: the preset's]."),
@@ -83,6 +85,8 @@ STAGE_OPTIONS = [
             "[default: no]."),
     _option("time_budget", str, "Cap training time, e.g. 90s, 10m or 1h, by choosing the epochs."),
     _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
+    _option("tta", bool, "Test-time augmentation: average each image's prediction with "
+            f"{TTA_VIEWS} augmented copies, in validate and predict [default: no]."),
 ]
 
 

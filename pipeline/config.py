@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 CONFIG_FILE = "pipeline.toml"
-MODELS = ("auto", "cnn", "mlp", "hgb")
+MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
 
 
@@ -41,7 +41,7 @@ class SplitParams:
 @dataclass(frozen=True)
 class TrainParams:
     preset: str = "default"  # fast | default | best, see PRESETS
-    model: str = "auto"  # auto: cnn for images, the better of mlp and hgb for vectors
+    model: str = "auto"  # auto: the preset's CNN for images, the better of mlp and hgb for vectors
     epochs: int = 0  # 0: the preset's choice for the training-set size
     ensemble: int = 0  # networks averaged; 0: the preset's choice
     refit: bool = False  # retrain on train + val with the epoch count validation chose
@@ -52,14 +52,23 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class PredictParams:
+    """Read by both validate and predict, so the validation score measures what predict does."""
+
+    tta: bool = False  # also average TTA_VIEWS augmented copies of each image
+
+
+@dataclass(frozen=True)
 class Preset:
     """How much training a preset buys: about `images` training images seen per network
-    (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`."""
+    (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
+    `image_model` when --model is auto and the data are images."""
 
     images: int
     min_epochs: int
     max_epochs: int
     ensemble: int
+    image_model: str = "cnn"
 
     def epochs(self, n_train: int) -> int:
         return max(self.min_epochs, min(self.max_epochs, round(self.images / max(n_train, 1))))
@@ -68,7 +77,7 @@ class Preset:
 PRESETS = {
     "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
     "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1),
-    "best": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=3),
+    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large"),
 }
 
 
@@ -79,6 +88,7 @@ class Config:
     preprocess: PreprocessParams = field(default_factory=PreprocessParams)
     split: SplitParams = field(default_factory=SplitParams)
     train: TrainParams = field(default_factory=TrainParams)
+    predict: PredictParams = field(default_factory=PredictParams)
 
     @property
     def raw_dir(self) -> Path:
@@ -98,7 +108,7 @@ class Config:
 
     def section(self, name: str) -> dict[str, Any]:
         """The effective parameters of one stage (empty for stages without any)."""
-        params = getattr(self, name, None)
+        params = getattr(self, "predict" if name == "validate" else name, None)
         return dataclasses.asdict(params) if dataclasses.is_dataclass(params) else {}
 
 
@@ -107,6 +117,7 @@ SECTIONS = {
     "preprocess": PreprocessParams,
     "split": SplitParams,
     "train": TrainParams,
+    "predict": PredictParams,
 }
 
 

@@ -265,11 +265,13 @@ class Runner:
             inputs["split"]["val_idx"],
             inputs["train"],
             inputs["ingest"]["classes"],
+            self.config.predict.tta,
             self._predicting,
         )
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"], self._predicting)
+        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"], self.config.predict.tta,
+                                 self._predicting)
 
     def _predicting(self, done: int, total: int) -> None:
         self.report.progress("predicting", done, total)

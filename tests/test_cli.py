@@ -75,6 +75,16 @@ def test_changing_epochs_reruns_train_validate_predict_only(competition: Path) -
     assert invoke("validate", "--epochs", "2", "--batch-size", "32").ran == ["validate"]
 
 
+def test_tta_reruns_validate_and_predict_but_not_train(competition: Path) -> None:
+    assert invoke("predict", *FAST).code == 0
+    assert invoke("validate", *FAST).code == 0
+    status = invoke("status", *FAST, "--tta")
+    assert re.search(r"validate\s+│ stale\s+│ tta False -> True", status.output), status.output
+    changed = invoke("predict", *FAST, "--tta", "--out", "submissions/tta.csv")
+    assert changed.code == 0 and changed.ran == ["predict"], changed.output
+    assert len(pd.read_csv("submissions/tta.csv")) == 30
+
+
 def test_train_csv_content_change_reruns_everything_but_touch_does_not(competition: Path) -> None:
     assert invoke("run-all", *FAST).code == 0
     train_csv = competition / "train.csv"

@@ -34,6 +34,14 @@ def test_bad_toml_settings_are_named(tmp_path: Path, text: str, message: str) ->
         load_config(config_file=file)
 
 
+def test_tta_is_one_setting_for_validate_and_predict(tmp_path: Path) -> None:
+    file = tmp_path / "pipeline.toml"
+    file.write_text("[predict]\ntta = true\n")
+    config = load_config(config_file=file)
+    assert config.section("validate") == config.section("predict") == {"tta": True}
+    assert "tta" not in config.section("train")
+
+
 def test_the_default_epochs_and_ensemble_are_the_presets_choice(tmp_path: Path) -> None:
     train = load_config(config_file=tmp_path / "none.toml").train
     assert (train.preset, train.epochs, train.ensemble, train.refit) == ("default", 0, 0, False)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import digit_frames
 from pipeline.config import PRESETS, IngestParams, PreprocessParams, SplitParams, TrainParams
-from pipeline.models import augmentation_strength, export, load_keras, predict_proba
+from pipeline.models import TTA_VIEWS, augmentation_strength, export, load_keras, predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
@@ -187,6 +187,16 @@ def test_the_preset_chooses_more_epochs_for_smaller_data() -> None:
     assert PRESETS["best"].ensemble > 1
 
 
+def test_the_best_preset_trains_the_large_cnn() -> None:
+    train_df, _ = digit_frames(n_train=60, n_test=1)
+    data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
+    pre = preprocess(data["X"], data["X_test"], PreprocessParams())
+    model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), 3,
+                  TrainParams(preset="best", epochs=1, ensemble=1, batch_size=16))
+    assert str(model["arch"]) == "cnn_large"
+    assert predict_proba(model, pre["x"][:5]).shape == (5, 3)
+
+
 def test_a_time_budget_shrinks_the_epochs_to_what_fits() -> None:
     train_df, _ = digit_frames(n_train=300, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
@@ -223,6 +233,17 @@ def test_predict_gives_one_probability_row_per_test_row(trained: dict) -> None:
     out = predict(trained["pre"]["x_test"], trained["model"])
     assert out["probs"].shape == (12, 3)
     np.testing.assert_allclose(out["probs"].sum(axis=1), 1, rtol=1e-4)
+
+
+def test_tta_averages_seeded_augmented_copies(trained: dict) -> None:
+    x_test, model = trained["pre"]["x_test"], trained["model"]
+    plain = predict(x_test, model)["probs"]
+    progress = []
+    augmented = predict_proba(model, x_test, lambda done, total: progress.append((done, total)), tta=True)
+    np.testing.assert_allclose(augmented.sum(axis=1), 1, rtol=1e-4)
+    assert not np.allclose(plain, augmented)
+    np.testing.assert_array_equal(augmented, predict(x_test, model, tta=True)["probs"])  # seeded
+    assert progress[-1] == (1 + TTA_VIEWS, 1 + TTA_VIEWS)  # one batch per view
 
 
 def test_submission_follows_the_sample_order_and_header() -> None:

@@ -12,8 +12,9 @@ from pipeline import models
 def predict(
     x_test: np.ndarray,
     model: dict[str, np.ndarray],
+    tta: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Test-set class probabilities, one row per test row, in test.csv's order;
-    `on_batch(done, total)` reports progress."""
-    return {"probs": models.predict_proba(model, x_test, on_batch).astype(np.float32)}
+    `tta` as in models.predict_proba; `on_batch(done, total)` reports progress."""
+    return {"probs": models.predict_proba(model, x_test, on_batch, tta=tta).astype(np.float32)}

@@ -39,10 +39,10 @@ def train(
     `on_epoch(label, logs)` and `on_batch(label, done, total)` report progress, where `label`
     reads like "net 2/3 epoch 4/20".
     """
-    arch = models.resolve(params.model, x.shape[1:])
+    preset = PRESETS[params.preset]
+    arch = models.resolve(params.model, x.shape[1:], preset.image_model)
     if arch == "tabular":
         return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch)
-    preset = PRESETS[params.preset]
     n_members = params.ensemble or preset.ensemble
     budget = parse_duration(params.time_budget)
     plan = _Plan(

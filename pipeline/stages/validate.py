@@ -16,12 +16,14 @@ def validate(
     val_idx: np.ndarray,
     model: dict[str, np.ndarray],
     classes: np.ndarray,
+    tta: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Validation metrics of `model` on rows `val_idx`, with the class names they refer to."""
+    """Validation metrics of `model` on rows `val_idx`, with the class names they refer to;
+    `tta` as in models.predict_proba."""
     labels = np.arange(len(classes))
     truth = y[val_idx]
-    probs = models.predict_proba(model, x[val_idx], on_batch, final=False)
+    probs = models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
     predicted = probs.argmax(axis=1)
     return {
         "accuracy": np.array(accuracy_score(truth, predicted)),
