@@ -8,8 +8,10 @@ shift 0.1). On the same train.csv and in one run, this script times whole epochs
 - the recipe with its augmentation as Keras layers and a prefetching tf.data pipeline;
 - the pipeline's default CNN through the train stage as shipped (tf.data, batch 128,
   validation on 10% included), and the levers tried for it: numpy arrays handed to
-  Keras, XLA `jit_compile`, batch 64 and 256, no augmentation, and augmentation run in
-  the tf.data pipeline instead of the model.
+  Keras, XLA `jit_compile`, batch 64 and 256, no augmentation, the second 64-filter conv
+  at quarter resolution, bfloat16 mixed precision, and augmentation run in the
+  tf.data pipeline instead of the model;
+- the best preset's cnn_large.
 
     .venv/bin/python benchmarks/bench_train.py --competition /work/data/mnist4k [--epochs 3]
 
@@ -124,8 +126,10 @@ def main() -> None:
     report("pipeline default CNN, train stage as shipped (tf.data, 128)",
            split / statistics.median(np.diff(ends)[1:]))
 
-    def pipeline_cnn(augment: bool = True, jit: bool = False) -> Any:
-        model = models.build("cnn", (28, 28, 1), n_classes, augment=1.0 if augment else 0.0)
+    def pipeline_cnn(augment: bool = True, jit: bool = False, arch: str = "cnn", **cnn: Any) -> Any:
+        strength = 1.0 if augment else 0.0
+        model = (models._cnn((28, 28, 1), n_classes, strength, **cnn) if cnn
+                 else models.build(arch, (28, 28, 1), n_classes, strength))
         model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=jit)
         return model
@@ -137,6 +141,14 @@ def main() -> None:
     keras_fit("  lever: XLA jit_compile, tf.data, batch 128", lambda: pipeline_cnn(jit=True),
               batches.batch(128).prefetch(tf.data.AUTOTUNE), len(x))
     keras_fit("  lever: no augmentation, tf.data, batch 128", lambda: pipeline_cnn(augment=False),
+              batches.batch(128).prefetch(tf.data.AUTOTUNE), len(x))
+    keras_fit("  lever: second 64-filter conv at 7 pixels, not 14",
+              lambda: pipeline_cnn(blocks=((32, True), (64, True), (64, False))),
+              batches.batch(128).prefetch(tf.data.AUTOTUNE), len(x))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras_fit("  lever: mixed_bfloat16 precision", pipeline_cnn, batches.batch(128).prefetch(tf.data.AUTOTUNE), len(x))
+    keras.mixed_precision.set_global_policy("float32")
+    keras_fit("best preset's cnn_large, tf.data, batch 128", lambda: pipeline_cnn(arch="cnn_large"),
               batches.batch(128).prefetch(tf.data.AUTOTUNE), len(x))
     augment = keras.Sequential([layer for layer in pipeline_cnn().layers if layer.name.startswith("random")])
     keras_fit("  lever: augmentation in the tf.data map, not the model", lambda: pipeline_cnn(augment=False),
