@@ -84,11 +84,11 @@ def read_meta(path: Path) -> dict[str, Any] | None:
 
 
 def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """The arrays `names` of a cache file (all but meta when empty), read now so a corrupt
-    member shows here."""
+    """The arrays `names` of a cache file that it holds (all but meta when empty), read now
+    so a corrupt member shows here."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in (names or npz.files) if name != META}
+            return {name: npz[name] for name in (names or npz.files) if name != META and name in npz.files}
     except Exception as exc:
         raise CorruptCache(f"{path}: unreadable cache file ({type(exc).__name__}: {exc})") from None
 

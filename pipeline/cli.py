@@ -37,6 +37,7 @@ err = Console(stderr=True)
 PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "label_column": (("ingest", "label_column"),),
     "id_column": (("ingest", "id_column"),),
+    "fill_missing": (("ingest", "fill_missing"),),
     "image_shape": (("preprocess", "image_shape"),),
     "val_fraction": (("split", "val_fraction"),),
     "seed": (("split", "seed"), ("train", "seed")),
@@ -69,8 +70,11 @@ COMMON = [
 ]
 STAGE_OPTIONS = [
     _option("force", bool, "Re-run every stage this command covers, fresh or not.", False),
-    _option("label_column", str, "Label column of train.csv [default: label]."),
+    _option("label_column", str, "Label column of train.csv [default: label, else the one column "
+            "test.csv lacks]."),
     _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
+    _option("fill_missing", bool, "Fill empty feature cells with the column's median in train.csv "
+            "[default: no: an empty cell is an error]."),
     _option("image_shape", str, "Image shape such as 28x28 or 32x32x3 [default: square feature counts]."),
     _option("val_fraction", float,
             f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
@@ -217,9 +221,12 @@ def predict(
     out_path: Path = typer.Option(
         Path("submissions/submission.csv"), "--out", help="Where to write the submission CSV."
     ),
+    input_path: Path | None = typer.Option(
+        None, "--input", help="Predict this CSV (any rows with train.csv's feature columns) instead of test.csv."
+    ),
 ) -> None:
-    """Predict test.csv and write a checked submission CSV."""
-    frame = runner.submission(out_path)
+    """Predict test.csv (or --input FILE) and write a checked submission CSV."""
+    frame = runner.predict_file(input_path, out_path) if input_path else runner.submission(out_path)
     header = ",".join(str(c) for c in frame.columns)
     out.print(f"wrote [bold]{out_path}[/]: {len(frame)} rows, header {header}", highlight=False)
 

@@ -23,8 +23,9 @@ KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "
 
 @dataclass(frozen=True)
 class IngestParams:
-    label_column: str = "label"
+    label_column: str = ""  # empty: `label`, else the one column of train.csv that test.csv lacks
     id_column: str = ""  # empty: detect `id` / `ImageId` in test.csv
+    fill_missing: bool = False  # fill empty feature cells with train.csv's column medians
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import os
 import re
@@ -60,6 +62,8 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
         raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
     if frame is None or len(frame) == 0:
         raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
+    if frame.isna().to_numpy().any():
+        _check_short_rows(path)  # pandas reads a row with too few fields as empty cells
     duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", str(c)) and
                   str(c).rsplit(".", 1)[0] in frame.columns]
     if duplicated:
@@ -70,12 +74,29 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
     return frame
 
 
+def _check_short_rows(path: Path) -> None:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        header = next(reader, [])
+        for row in reader:
+            if row and len(row) < len(header):
+                raise PipelineError(f"{path}: {_ragged(len(header), reader.line_num, len(row))}")
+
+
+def _ragged(want: int, line: int, saw: int) -> str:
+    return (f"line {line} has {saw} fields but the header has {want}; "
+            f"fix that row (a stray comma or a missing value)")
+
+
 def _parser_problem(message: str) -> str:
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if match:
         want, line, saw = match.groups()
-        return (f"line {line} has {saw} fields but the header has {want}; "
-                f"fix that row (a stray comma or a missing value)")
+        return _ragged(int(want), int(line), int(saw))
+    match = re.search(r"EOF inside string starting at row (\d+)", message)
+    if match:
+        return f"the quote opened on line {int(match.group(1)) + 1} is never closed; close or remove it"
     return f"not a valid CSV ({message.strip()}); fix the file"
 
 

@@ -9,6 +9,7 @@ TensorFlow, pandas or scikit-learn.
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,10 +170,7 @@ class Runner:
         from pipeline import io
         from pipeline.submission import build_submission
 
-        if out.is_dir():
-            raise PipelineError(f"--out {out} is a folder; give a file name such as {out}/sub.csv")
-        if self.config.raw_dir.resolve() in out.resolve().parents:
-            raise PipelineError(f"--out {out} is inside {self.config.raw_dir}, which is never written; use submissions/")
+        self._check_out(out)
         self.run("predict")
         info = self.outputs("ingest", SUBMISSION_FIELDS)
         sample_path = io.find_raw(self.config.raw_dir, "sample_submission", required=False)
@@ -187,6 +185,44 @@ class Runner:
         )
         io.write_csv(frame, out)
         return frame
+
+    def predict_file(self, path: Path, out: Path) -> Any:
+        """Batch prediction: the trained model on any CSV that has train.csv's feature
+        columns, written to `out` like a submission (with `path`'s id column if it has one).
+        Reads only `path` and the cache (training first if it is not fresh)."""
+        from pipeline import io, models
+        from pipeline.stages.ingest import features_of, id_column_of, ids_of
+        from pipeline.stages.preprocess import transform
+        from pipeline.submission import build_submission
+
+        self._check_out(out)
+        self.run("train")
+        task = f"reading {path.name}"
+        frame = io.read_csv(path, lambda done, size: self.report.progress(task, done, size))
+        info = self.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
+        stats = self.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
+        fill = info["fill"] if info["fill"].size else None
+        x = transform(features_of(frame, info["feature_names"].tolist(), path.name, fill), stats)
+        id_column = id_column_of(frame, self.config.ingest, path.name)
+        probs = models.predict_proba(self.outputs("train"), x, self._predicting, tta=self.config.predict.tta)
+        result = build_submission(probs, info["classes"], ids_of(frame, id_column, path.name), id_column,
+                                  str(info["label_column"]))
+        io.write_csv(result, out)
+        return result
+
+    def _check_out(self, out: Path) -> None:
+        """Fail before any work when `out` cannot be written."""
+        if out.is_dir():
+            raise PipelineError(f"--out {out} is a folder; give a file name such as {out}/sub.csv")
+        if self.config.raw_dir.resolve() in out.resolve().parents:
+            raise PipelineError(f"--out {out} is inside {self.config.raw_dir}, which is never written; use submissions/")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            writable = os.access(out.parent, os.W_OK)
+        except OSError:
+            writable = False
+        if not writable:
+            raise PipelineError(f"--out {out}: cannot write in {out.parent}; choose a writable path")
 
     def _closure(self, target: str) -> list[str]:
         if target not in DEPS:
@@ -228,7 +264,10 @@ class Runner:
             task = f"reading {path.name} ({path.stat().st_size / 1e6:.1f} MB)"
             frames.append(io.read_csv(path, lambda done, size: self.report.progress(task, done, size)))
             self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
-        return _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
+        result = _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
+        for note in result["notes"]:
+            self.report.warn(str(note))
+        return result
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         ingested = inputs["ingest"]

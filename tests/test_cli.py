@@ -85,6 +85,26 @@ def test_tta_reruns_validate_and_predict_but_not_train(competition: Path) -> Non
     assert len(pd.read_csv("submissions/tta.csv")) == 30
 
 
+def test_predict_input_predicts_any_csv_with_the_trained_model(competition: Path) -> None:
+    assert invoke("predict", *FAST, "--out", "submissions/sub.csv").code == 0
+    test = pd.read_csv(competition / "test.csv")
+    rows = test.iloc[[4, 0, 9]][test.columns[::-1]]  # other order, other columns
+    rows.insert(0, "id", ["x", "y", "z"])
+    rows.to_csv("new.csv", index=False)
+    result = invoke("predict", *FAST, "--input", "new.csv", "--out", "preds.csv")
+    assert result.code == 0 and result.ran == [], result.output
+    preds = pd.read_csv("preds.csv")
+    submission = pd.read_csv("submissions/sub.csv")
+    assert preds.columns.tolist() == ["id", "label"] and preds["id"].tolist() == ["x", "y", "z"]
+    assert preds["label"].tolist() == submission["Label"].iloc[[4, 0, 9]].tolist()
+
+    rows.drop(columns="pixel3").to_csv("new.csv", index=False)
+    broken = invoke("predict", *FAST, "--input", "new.csv", "--out", "preds.csv")
+    assert broken.code == 2 and "new.csv: feature column 'pixel3' of train.csv is missing" in broken.output
+    missing = invoke("predict", *FAST, "--input", "nothing.csv")
+    assert missing.code == 2 and "nothing.csv not found" in missing.output
+
+
 def test_train_csv_content_change_reruns_everything_but_touch_does_not(competition: Path) -> None:
     assert invoke("run-all", *FAST).code == 0
     train_csv = competition / "train.csv"

@@ -49,8 +49,11 @@ def test_ingest_keeps_string_and_gapped_classes_and_detects_ids() -> None:
 @pytest.mark.parametrize(
     ("train_df", "test_df", "message"),
     [
-        (pd.DataFrame({"labels": [1, 2], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
-         "no label column 'label'; did you mean --label-column labels"),
+        (pd.DataFrame({"target": [1, 2], "x": [1, 2], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
+         r"train.csv: no label column found; 2 columns are missing from test.csv \('target', 'x'\); "
+         "pass --label-column with the one to predict"),
+        (pd.DataFrame({"target": [1, 2], "a": [1, 2]}), pd.DataFrame({"a": [1], "target": [0]}),
+         "no label column found"),
         (pd.DataFrame({"label": [1, 2], "a": [1, 2]}), pd.DataFrame({"b": [1]}),
          "test.csv: feature column 'a' of train.csv is missing"),
         (pd.DataFrame({"label": [1, 2], "a": ["1", "x"]}), pd.DataFrame({"a": [1]}),
@@ -59,11 +62,44 @@ def test_ingest_keeps_string_and_gapped_classes_and_detects_ids() -> None:
          "train.csv: 1 empty or NaN cells, the first in column 'a' at line 3"),
         (pd.DataFrame({"label": [1, 1], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
          "holds a single class"),
+        (pd.DataFrame({"label": [1, 2], "pixel0": [0, 255], "pixel1": [3, 4]}),
+         pd.DataFrame({"pixel0": [0], "pixel1": [256]}),
+         r"test.csv: column 'pixel1', line 2 holds 256, outside 0..255 \(columns named pixel\* are read "
+         r"as 8-bit image pixels\); fix the cell"),
     ],
 )
 def test_ingest_names_the_problem(train_df: pd.DataFrame, test_df: pd.DataFrame, message: str) -> None:
     with pytest.raises(PipelineError, match=message):
         ingest(train_df, test_df, IngestParams())
+
+
+def test_a_named_label_column_that_is_absent_suggests_the_closest() -> None:
+    train_df = pd.DataFrame({"targets": [1, 2], "a": [1, 2]})
+    with pytest.raises(PipelineError, match="no label column 'target'; did you mean --label-column targets"):
+        ingest(train_df, pd.DataFrame({"a": [1]}), IngestParams(label_column="target"))
+
+
+def test_ingest_finds_the_label_test_lacks_and_ignores_extra_test_columns() -> None:
+    train_df = pd.DataFrame({"target": ["b", "a", "b"], "f0": [1, 2, 3], "f1": [4, 5, 6]})
+    test_df = pd.DataFrame({"id": [7, 8], "f1": [6, 5], "f0": [3, 2], "extra": [0, 0], "more": [1, 1]})
+    out = ingest(train_df, test_df, IngestParams())
+    assert str(out["label_column"]) == "target" and out["classes"].tolist() == ["a", "b"]
+    assert out["feature_names"].tolist() == ["f0", "f1"]
+    np.testing.assert_array_equal(out["X_test"], [[3, 6], [2, 5]])
+    assert out["notes"].tolist() == ["test.csv: column 'extra' (and 1 more) is not in train.csv; ignored"]
+
+
+def test_fill_missing_uses_train_medians_for_both_tables() -> None:
+    train_df = pd.DataFrame({"label": [0, 1, 0, 1], "a": [1.0, None, 3.0, 5.0], "b": [None] * 4})
+    test_df = pd.DataFrame({"a": [None, 2.0], "b": [1.0, None]})
+    with pytest.raises(PipelineError, match=r"train.csv: 5 empty or NaN cells, the first in column 'b' "
+                                            r"at line 2; fill them, or pass --fill-missing"):
+        ingest(train_df, test_df, IngestParams())
+    out = ingest(train_df, test_df, IngestParams(fill_missing=True))
+    np.testing.assert_array_equal(out["X"], [[1, 0], [3, 0], [3, 0], [5, 0]])
+    np.testing.assert_array_equal(out["X_test"], [[3, 1], [2, 0]])
+    assert out["notes"].tolist() == ["train.csv: filled 5 empty cells with train.csv's column medians",
+                                     "test.csv: filled 2 empty cells with train.csv's column medians"]
 
 
 def test_preprocess_square_features_become_images_scaled_by_train_range() -> None:

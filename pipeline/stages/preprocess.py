@@ -17,18 +17,23 @@ def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams) -> d
     """Reshape square feature counts (or a configured shape) to images; otherwise standardise."""
     shape = image_shape(X.shape[1], params.image_shape, pixels=X.dtype == np.uint8)
     if shape:
-        low, high = float(X.min()), float(X.max())
-        scale = (high - low) or 1.0
-        x, x_test = ((a.astype(np.float32) - low) / scale for a in (X, X_test))
-        x, x_test = x.reshape(-1, *shape), x_test.reshape(-1, *shape)
-        stats = {"low": np.float32(low), "high": np.float32(high)}
+        stats = {"low": np.float32(X.min()), "high": np.float32(X.max())}
     else:
-        mean = X.mean(axis=0)
         std = X.std(axis=0)
         std[std == 0] = 1.0  # a constant column carries no information; keep it at zero
-        x, x_test = (((a - mean) / std).astype(np.float32) for a in (X, X_test))
-        stats = {"mean": mean.astype(np.float32), "std": std.astype(np.float32)}
-    return {"x": x, "x_test": x_test, "image_shape": np.array(shape or (), dtype=np.int64), **stats}
+        stats = {"mean": X.mean(axis=0).astype(np.float32), "std": std.astype(np.float32)}
+    stats["image_shape"] = np.array(shape or (), dtype=np.int64)
+    return {"x": transform(X, stats), "x_test": transform(X_test, stats), **stats}
+
+
+def transform(X: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Features -> the model's float32 input, with the train statistics `preprocess` returned
+    (images scaled by train's range, vectors standardised)."""
+    shape = tuple(int(d) for d in stats["image_shape"])
+    if shape:
+        scale = (stats["high"] - stats["low"]) or np.float32(1.0)
+        return ((X.astype(np.float32) - stats["low"]) / scale).reshape(-1, *shape)
+    return ((X - stats["mean"]) / stats["std"]).astype(np.float32)
 
 
 def image_shape(n_features: int, configured: str, pixels: bool = True) -> tuple[int, int, int] | None:

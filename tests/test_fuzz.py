@@ -1,0 +1,65 @@
+"""Fuzzing: malformed CSVs fed to reading and ingest end in the pipeline's own one-line error,
+or in valid arrays, never in another exception."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import IngestParams
+from pipeline.errors import PipelineError
+from pipeline.io import read_csv
+from pipeline.stages.ingest import ingest
+
+BAD_CELLS = st.sampled_from(["", " ", "nan", "NA", "x", '"7"', '"a,b"', "3.0", "1e3", "-", '"', "inf",
+                             "-1", "256", "1,2", "\t", "é"])
+NAMES = st.sampled_from(["label", "id", "pixel0", "f0", "a", "", "label ", "Label", "x,y", '"q"'])
+
+
+@st.composite
+def csv_text(draw: st.DrawFn, label: bool) -> str:
+    """A valid table (label 0..2 first in train, whole-number features), then a few damages."""
+    n_features = draw(st.integers(1, 4))
+    names = (["label"] if label else []) + [f"pixel{i}" if draw(st.booleans()) else f"f{i}"
+                                            for i in range(n_features)]
+    rows = [[str(draw(st.integers(0, 2 if label and c == 0 else 255))) for c in range(len(names))]
+            for _ in range(draw(st.integers(1, 8)))]
+    for _ in range(draw(st.integers(0, 3))):
+        damage = draw(st.sampled_from(["cell", "name", "drop field", "add field", "drop rows"]))
+        row = draw(st.integers(0, len(rows) - 1)) if rows else 0
+        if damage == "cell" and rows and rows[row]:
+            rows[row][draw(st.integers(0, len(rows[row]) - 1))] = draw(BAD_CELLS)
+        elif damage == "name":
+            names[draw(st.integers(0, len(names) - 1))] = draw(NAMES)
+        elif damage == "drop field" and rows and rows[row]:
+            rows[row].pop()
+        elif damage == "add field" and rows:
+            rows[row].append(draw(BAD_CELLS))
+        elif damage == "drop rows":
+            rows = rows[:draw(st.integers(0, len(rows)))]
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(",".join(row) for row in [names, *rows])
+    return ("\ufeff" if draw(st.booleans()) else "") + text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(train=csv_text(label=True), test=csv_text(label=False))
+def test_malformed_csvs_give_a_clean_error_or_valid_arrays(train: str, test: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [Path(folder) / "train.csv", Path(folder) / "test.csv"]
+        for path, text in zip(paths, (train, test)):
+            path.write_text(text, encoding="utf-8")
+        try:
+            out = ingest(read_csv(paths[0]), read_csv(paths[1]), IngestParams())
+        except PipelineError as exc:
+            message = str(exc)
+            assert message and "\n" not in message and "Traceback" not in message
+            return
+    assert out["X"].ndim == 2 and out["X_test"].shape[1] == out["X"].shape[1]
+    assert np.isfinite(out["X"]).all() and np.isfinite(out["X_test"]).all()
+    assert len(out["y"]) == len(out["X"]) and 0 <= out["y"].min() and out["y"].max() < len(out["classes"])
+    assert len(out["classes"]) >= 2 and len(out["test_ids"]) == len(out["X_test"])
