@@ -43,7 +43,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
             chunks = []
             reader = pd.read_csv(
                 handle, encoding="utf-8-sig", skipinitialspace=True, chunksize=CHUNK_ROWS,
-                compression="gzip" if path.suffix == ".gz" else None,
+                compression="gzip" if path.suffix == ".gz" else None, sep=_separator(path),
             )
             for chunk in reader:
                 chunks.append(chunk)
@@ -62,6 +62,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
         raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
     if frame is None or len(frame) == 0:
         raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
+    frame.columns = [str(c).strip() for c in frame.columns]
     if frame.isna().to_numpy().any():
         _check_short_rows(path)  # pandas reads a row with too few fields as empty cells
     duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", str(c)) and
@@ -74,10 +75,25 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
     return frame
 
 
+def _separator(path: Path) -> str:
+    """',' unless the header has none but has semicolons or tabs (spreadsheet exports)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline()
+    except (OSError, EOFError):
+        return ","  # pandas reports the problem
+    if "," not in header:
+        for separator in (";", "\t"):
+            if separator in header:
+                return separator
+    return ","
+
+
 def _check_short_rows(path: Path) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, skipinitialspace=True)
+        reader = csv.reader(handle, delimiter=_separator(path), skipinitialspace=True)
         header = next(reader, [])
         for row in reader:
             if row and len(row) < len(header):

@@ -125,6 +125,18 @@ def test_gzip_bom_crlf_quoted_numbers_and_float_labels(workdir: Path) -> None:
     assert submission["Label"].dtype.kind == "i" and set(submission["Label"]) <= {0, 1, 2}
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_semicolon_and_tab_separated_files_with_padded_headers(workdir: Path, separator: str) -> None:
+    train, test = digit_frames()
+    raw = workdir / "data" / "raw"
+    raw.mkdir(parents=True)
+    train.rename(columns={"label": " label "}).to_csv(raw / "train.csv", index=False, sep=separator)
+    test.to_csv(raw / "test.csv", index=False, sep=separator)
+    result = invoke("predict", *FAST, "--out", "submissions/sub.csv")
+    assert result.code == 0, result.output
+    assert len(pd.read_csv("submissions/sub.csv")) == len(test)
+
+
 def test_overrides_name_the_label_id_and_image_shape(workdir: Path) -> None:
     train, test = digit_frames(side=4, n_classes=2)  # 16 columns: too small to guess an image
     train = train.rename(columns={"label": "kind"})

@@ -89,6 +89,22 @@ def test_ingest_finds_the_label_test_lacks_and_ignores_extra_test_columns() -> N
     assert out["notes"].tolist() == ["test.csv: column 'extra' (and 1 more) is not in train.csv; ignored"]
 
 
+def test_row_ids_and_saved_indexes_are_not_features() -> None:
+    train_df = pd.DataFrame({"Unnamed: 0": [0, 1, 2, 3], "id": [5, 6, 7, 8], "target": [0, 1, 0, 1],
+                             "a": [1, 2, 3, 4]})
+    test_df = pd.DataFrame({"Unnamed: 0": [0], "a": [2]})
+    out = ingest(train_df, test_df, IngestParams())
+    assert str(out["label_column"]) == "target" and out["feature_names"].tolist() == ["a"]
+    assert out["notes"].tolist() == ["train.csv: column 'Unnamed: 0' (and 1 more) looks like row ids; "
+                                     "not used as a feature"]
+
+
+def test_a_continuous_label_is_named_as_a_regression_target() -> None:
+    train_df = pd.DataFrame({"label": np.linspace(0, 1, 40), "a": np.arange(40)})
+    with pytest.raises(PipelineError, match="has 40 distinct values in 40 rows, like a regression target"):
+        ingest(train_df, pd.DataFrame({"a": [1]}), IngestParams())
+
+
 def test_fill_missing_uses_train_medians_for_both_tables() -> None:
     train_df = pd.DataFrame({"label": [0, 1, 0, 1], "a": [1.0, None, 3.0, 5.0], "b": [None] * 4})
     test_df = pd.DataFrame({"a": [None, 2.0], "b": [1.0, None]})

@@ -12,6 +12,7 @@ from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
 
 ID_NAMES = ("id", "imageid")
+INDEX = re.compile(r"Unnamed: \d+")
 PIXEL = re.compile(r"pixel_?\d+", re.IGNORECASE)
 
 
@@ -29,11 +30,15 @@ def ingest(
     """
     label = _label_column(train, test, params, train_name, test_name)
     id_column = id_column_of(test, params, test_name)
-    features = [c for c in train.columns if c not in (label, id_column)]
+    notes: list[str] = []
+    # Row numbers are never features: ids, and the index column a DataFrame.to_csv adds.
+    dropped = [str(c) for c in train.columns if c not in (label, id_column) and _row_numbers(c)]
+    if dropped:
+        notes.append(f"{train_name}: column {dropped[0]!r}{_more(dropped)} looks like row ids; not used as a feature")
+    features = [c for c in train.columns if c not in (label, id_column, *dropped)]
     if not features:
         raise PipelineError(f"{train_name}: no feature columns besides {label!r}; add the features")
-    notes: list[str] = []
-    extra = [str(c) for c in test.columns if c not in features and c != id_column]
+    extra = [str(c) for c in test.columns if c not in (*features, id_column, *dropped)]
     if extra:
         notes.append(f"{test_name}: column {extra[0]!r}{_more(extra)} is not in {train_name}; ignored")
     x = _numeric(train[features], train_name, params.fill_missing)
@@ -96,7 +101,7 @@ def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
         return params.label_column
     if "label" in names:
         return "label"
-    only_train = [c for c in names if c not in test.columns]
+    only_train = [c for c in names if c not in test.columns and not _row_numbers(c)]
     if len(only_train) == 1:
         return only_train[0]
     if not only_train:
@@ -105,6 +110,10 @@ def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
     raise PipelineError(f"{train_name}: no label column found; {len(only_train)} columns are missing from "
                         f"{test_name} ({', '.join(map(repr, only_train[:5]))}); pass --label-column with "
                         f"the one to predict")
+
+
+def _row_numbers(column: object) -> bool:
+    return str(column).lower() in ID_NAMES or bool(INDEX.fullmatch(str(column)))
 
 
 def _more(names: list[str]) -> str:
@@ -193,6 +202,11 @@ def _encode_labels(labels: pd.Series, name: str, column: str) -> tuple[np.ndarra
     elif not pd.api.types.is_numeric_dtype(labels):
         values = values.astype(str)
     classes, codes = np.unique(values, return_inverse=True)
+    if values.dtype.kind == "f" and len(classes) > max(20, len(values) // 2):
+        raise PipelineError(
+            f"{name}: column {column!r} has {len(classes)} distinct values in {len(values)} rows, like a "
+            f"regression target; this pipeline classifies, so give class labels (or --label-column)"
+        )
     if len(classes) < 2:
         raise PipelineError(
             f"{name}: column {column!r} holds a single class ({classes[0].item()!r}); "
