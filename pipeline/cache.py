@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pipeline import faults
 
 META = "__meta__"
 FINGERPRINTS = ".raw-fingerprints.json"
@@ -95,9 +98,9 @@ def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
 
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files left by processes that no longer run (a kill -9 mid-write)."""
-    for tmp in folder.glob(".*.tmp"):
-        pid = tmp.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
+    for tmp in folder.glob(".*.tmp*"):
+        pid = re.search(r"\.(\d+)\.tmp(\.\w+)?$", tmp.name)
+        if pid and not _alive(int(pid.group(1))):
             tmp.unlink(missing_ok=True)
 
 
@@ -118,6 +121,7 @@ class _atomic:
                 os.fsync(self.file.fileno())
             self.file.close()
             if exc_type is None:
+                faults.point(f"write:{self.path.name}")
                 os.replace(self.tmp, self.path)
         finally:
             self.tmp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pipeline import faults
 from pipeline.cache import atomic_write_bytes
 from pipeline.errors import PipelineError
 
@@ -47,6 +48,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
             )
             for chunk in reader:
                 chunks.append(chunk)
+                faults.point("read")
                 if on_progress:
                     on_progress(handle.tell(), size)
         frame = pd.concat(chunks, ignore_index=True) if chunks else None

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from pipeline import cache
+from pipeline import cache, faults
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 
@@ -134,7 +134,8 @@ class Runner:
     def run(self, target: str) -> None:
         """Bring `target` and everything it needs up to date, under the data-dir lock."""
         with self._lock():
-            cache.remove_stale_temporaries(self.config.processed_dir)
+            for folder in (self.config.processed_dir, self.config.models_dir):
+                cache.remove_stale_temporaries(folder)
             for name in self._closure(target):
                 status = self.state(name)
                 if self.force and name not in self._ran:
@@ -223,6 +224,7 @@ class Runner:
             writable = False
         if not writable:
             raise PipelineError(f"--out {out}: cannot write in {out.parent}; choose a writable path")
+        cache.remove_stale_temporaries(out.parent)
 
     def _closure(self, target: str) -> list[str]:
         if target not in DEPS:
@@ -285,7 +287,7 @@ class Runner:
             inputs["split"]["val_idx"],
             len(inputs["ingest"]["classes"]),
             self.config.train,
-            on_epoch=self.report.epoch,
+            on_epoch=self._epoch,
             on_batch=self.report.progress,
         )
         if "candidates" in result:
@@ -297,7 +299,12 @@ class Runner:
             self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s")
         return result
 
+    def _epoch(self, label: str, logs: dict[str, float]) -> None:
+        self.report.epoch(label, logs)
+        faults.point("epoch")
+
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        faults.point("validate")
         return _stage("validate")(
             inputs["preprocess"]["x"],
             inputs["ingest"]["y"],

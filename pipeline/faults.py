@@ -1,0 +1,16 @@
+"""Fault injection for the crash tests: PIPELINE_FAULT=<point> kills the process with SIGKILL
+when it reaches that point, as a power cut would. Points: `read` (a CSV's first chunk is
+read), `write:<file name>` (the file's temporary copy is written but not yet renamed),
+`epoch` (the first epoch ended) and `validate` (validation starts)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+VARIABLE = "PIPELINE_FAULT"
+
+
+def point(name: str) -> None:
+    if os.environ.get(VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,134 @@
+"""Faults, with real processes: SIGKILL at named points (PIPELINE_FAULT), Ctrl-C, two runs at
+once, and byte-identical reruns. Recovery is checked against an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import digit_frames, write_competition
+
+FAST = ["--epochs", "2", "--batch-size", "32"]
+
+
+def pipeline(*args: str, cwd: Path, fault: str = "", check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PIPELINE_FAULT": fault}
+    done = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def new_competition(root: Path) -> Path:
+    train, test = digit_frames()
+    write_competition(root, train, test)
+    return root
+
+
+def submit(root: Path) -> bytes:
+    pipeline("run-all", *FAST, cwd=root)
+    pipeline("predict", *FAST, "--out", "submissions/sub.csv", cwd=root)
+    return (root / "submissions" / "sub.csv").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The submission of an uninterrupted run."""
+    return submit(new_competition(tmp_path_factory.mktemp("reference")))
+
+
+def temporaries(root: Path) -> list[str]:
+    return [p.name for p in root.rglob(".*.tmp*")]
+
+
+@pytest.mark.parametrize(
+    ("command", "point"),
+    [
+        ("run-all", "read"),
+        ("run-all", "write:preprocess.npz"),
+        ("run-all", "epoch"),
+        ("run-all", "write:train.npz"),
+        ("run-all", "validate"),
+        ("predict", "write:sub.csv"),
+    ],
+)
+def test_kill_9_anywhere_then_a_rerun_gives_the_same_submission(
+    tmp_path: Path, reference: bytes, command: str, point: str
+) -> None:
+    root = new_competition(tmp_path)
+    killed = pipeline(command, *FAST, "--out", "submissions/sub.csv", cwd=root, fault=point, check=False) \
+        if command == "predict" else pipeline(command, *FAST, cwd=root, fault=point, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    if point.startswith("write:"):
+        assert temporaries(root), "the kill should have left the temporary copy behind"
+    assert not (root / "submissions" / "sub.csv").exists()
+    assert submit(root) == reference
+    assert temporaries(root) == []
+
+
+def test_a_different_seed_gives_a_different_model(tmp_path: Path, reference: bytes) -> None:
+    root = new_competition(tmp_path)
+    assert submit(root) == reference  # the same seed: byte-identical
+    pipeline("predict", *FAST, "--seed", "7", "--out", "submissions/seed7.csv", cwd=root)
+    with np.load(root / "data/processed/train.npz") as npz:
+        seeded = npz["member0_weight_000"]
+    pipeline("train", *FAST, cwd=root)
+    with np.load(root / "data/processed/train.npz") as npz:
+        assert not np.array_equal(seeded, npz["member0_weight_000"])
+
+
+def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> str:
+    """Read `process`'s stdout until a line contains `text`."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        seen += line
+        if text in line:
+            return seen
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"never printed {text!r}:\n{seen}")
+
+
+def start(root: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    process = start(root, "run-all", "--epochs", "500", "--batch-size", "8")
+    wait_for(process, "epoch 1/500")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip() == "interrupted; cached stages are kept"
+    assert (root / "data/processed/split.npz").exists() and not (root / "data/processed/train.npz").exists()
+
+
+def test_a_second_run_waits_for_the_lock_then_finds_everything_cached(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    first = start(root, "run-all", "--epochs", "6", "--batch-size", "8")
+    wait_for(first, "epoch 1/6")
+    second = start(root, "run-all", "--epochs", "6", "--batch-size", "8")
+    waited = wait_for(second, "waiting for another pipeline run")
+    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
+    rest = second.stdout.read()
+    assert "running" not in waited + rest and (waited + rest).count("cached") == 5
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    killed = pipeline("run-all", *FAST, cwd=root, fault="epoch", check=False)
+    assert killed.returncode == -signal.SIGKILL and (root / "data/processed/.lock").exists()
+    done = pipeline("run-all", *FAST, cwd=root)
+    assert "waiting" not in done.stdout
