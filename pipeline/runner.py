@@ -350,11 +350,14 @@ class Runner:
         return Path(exported) if exported else None
 
     def _refresh_exports(self, names: list[str]) -> None:
-        """Re-create an exported file a user deleted, from its fresh cache entry."""
+        """Re-create an exported file that was deleted or damaged, from its fresh cache entry."""
         for name in names:
             path = self.exported(name)
-            if path is not None and not path.exists():
-                self._export(name, self.outputs(name))
+            if path is None or _readable(path):
+                continue
+            if path.exists():
+                self.report.warn(f"{path} is damaged; writing it again")
+            self._export(name, self.outputs(name))
 
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
@@ -376,6 +379,21 @@ def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:
     """The stage function, imported only when the stage runs (scikit-learn, pandas and
     TensorFlow stay off the cached path)."""
     return getattr(importlib.import_module(f"pipeline.stages.{name}"), name)
+
+
+def _readable(path: Path) -> bool:
+    """Whether an exported file is whole: a .keras model is a zip, metrics a JSON object."""
+    import json
+    import zipfile
+
+    try:
+        if path.suffix == ".keras":
+            return zipfile.is_zipfile(path) and zipfile.ZipFile(path).testzip() is None
+        if path.suffix == ".json":
+            return isinstance(json.loads(path.read_text()), dict)
+        return path.stat().st_size > 0
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
 
 
 def _why_stale(stored: dict[str, Any], current: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -136,6 +137,19 @@ def test_truncated_cache_file_is_recomputed_with_a_warning(competition: Path) ->
     result = invoke("run-all", "--epochs", "2", "--batch-size", "32")
     assert result.code == 0, result.output
     assert result.ran == ["preprocess", "train", "validate"]
+
+
+def test_a_damaged_export_is_written_again(competition: Path) -> None:
+    assert invoke("run-all", *FAST).code == 0
+    model, metrics = Path("models/model.keras"), Path("reports/metrics.json")
+    whole = model.read_bytes()
+    model.write_bytes(whole[: len(whole) // 2])
+    metrics.write_text('{"accuracy": 0.')
+    result = invoke("run-all", *FAST)
+    assert result.code == 0 and result.ran == [], result.output
+    assert "models/model.keras is damaged; writing it again" in result.stderr
+    assert "reports/metrics.json is damaged" in result.stderr
+    assert zipfile.ZipFile(model).testzip() is None and json.loads(metrics.read_text())["accuracy"] >= 0
 
 
 def test_corrupt_member_found_on_load_is_recomputed(competition: Path) -> None:
