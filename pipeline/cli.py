@@ -54,8 +54,8 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def _option(name: str, kind: type, help: str, default: Any = None) -> inspect.Parameter:
     flag = "--" + name.replace("_", "-")
-    if kind is bool and default is None:
-        flag += "/--no-" + name.replace("_", "-")  # a setting pipeline.toml may have turned on
+    if kind is bool and default is not False:
+        flag += "/--no-" + name.replace("_", "-")  # on by default, or pipeline.toml may turn it on
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
@@ -70,6 +70,8 @@ COMMON = [
 ]
 STAGE_OPTIONS = [
     _option("force", bool, "Re-run every stage this command covers, fresh or not.", False),
+    _option("resume", bool, "Resume training interrupted by a crash or Ctrl-C from its last epoch "
+            "checkpoint; --no-resume starts over.", True),
     _option("label_column", str, "Label column of train.csv [default: label, else the one column "
             "test.csv lacks]."),
     _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
@@ -112,7 +114,9 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
                     for section, key in targets:
                         overrides.setdefault(section, {})[key] = options.get(option)
                 config = load_config(overrides, data_dir=options["data_dir"])
-                fn(runner=Runner(config, reporter, force=options.get("force", False)), **kwargs)
+                runner = Runner(config, reporter, force=options.get("force", False),
+                                resume=options.get("resume", True))
+                fn(runner=runner, **kwargs)
             except PipelineError as exc:
                 reporter.close()
                 err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -1,7 +1,8 @@
 """Fault injection for the crash tests: PIPELINE_FAULT=<point> kills the process with SIGKILL
 when it reaches that point, as a power cut would. Points: `read` (a CSV's first chunk is
 read), `write:<file name>` (the file's temporary copy is written but not yet renamed),
-`epoch` (the first epoch ended) and `validate` (validation starts)."""
+`epoch` (the first epoch ended), `epoch:<label>` (the epoch labelled so ended, e.g.
+`epoch:net 2/3 epoch 1/5`) and `validate` (validation starts)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ CODE: dict[str, tuple[str, ...]] = {
 }
 SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
 NEVER_RUN = "never run"
+CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
 
 
 class Reporter:
@@ -73,10 +75,12 @@ class StageStatus:
 class Runner:
     """Runs the stages of one data directory under one configuration."""
 
-    def __init__(self, config: Config, reporter: Reporter | None = None, force: bool = False):
+    def __init__(self, config: Config, reporter: Reporter | None = None, force: bool = False,
+                 resume: bool = True):
         self.config = config
         self.report = reporter or Reporter()
         self.force = force
+        self.resume = resume
         self._records: dict[str, dict[str, Any]] = {}
         self._outputs: dict[str, dict[str, np.ndarray]] = {}
         self._ran: set[str] = set()
@@ -250,6 +254,8 @@ class Runner:
                 f"cannot write {self.path(name)} ({exc.strerror}); free space or make "
                 f"{self.config.processed_dir} writable"
             ) from None
+        if name == "train":
+            shutil.rmtree(self.config.processed_dir / CHECKPOINTS, ignore_errors=True)
         self._outputs[name] = result
         self._ran.add(name)
         self.report.finished(name, meta["seconds"])
@@ -280,6 +286,7 @@ class Runner:
 
     def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         started = time.perf_counter()
+        checkpoints = self._checkpoints()
         result = _stage("train")(
             inputs["preprocess"]["x"],
             inputs["ingest"]["y"],
@@ -289,6 +296,7 @@ class Runner:
             self.config.train,
             on_epoch=self._epoch,
             on_batch=self.report.progress,
+            checkpoints=checkpoints,
         )
         if "candidates" in result:
             scores = ", ".join(f"{name} {score:.4f}" for name, score in
@@ -299,9 +307,22 @@ class Runner:
             self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s")
         return result
 
+    def _checkpoints(self) -> Path:
+        """Where the train stage of this key keeps its checkpoints: resumed when a killed run
+        left some (unless --no-resume); those of other keys are stale and removed."""
+        root = self.config.processed_dir / CHECKPOINTS
+        folder = root / self.key("train")
+        for old in root.glob("*"):
+            if old != folder or not self.resume:
+                shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            self.report.info(f"resuming training from the checkpoints in {folder}")
+        return folder
+
     def _epoch(self, label: str, logs: dict[str, float]) -> None:
         self.report.epoch(label, logs)
         faults.point("epoch")
+        faults.point(f"epoch:{label.strip()}")
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         faults.point("validate")

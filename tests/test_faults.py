@@ -54,7 +54,6 @@ def temporaries(root: Path) -> list[str]:
     [
         ("run-all", "read"),
         ("run-all", "write:preprocess.npz"),
-        ("run-all", "epoch"),
         ("run-all", "write:train.npz"),
         ("run-all", "validate"),
         ("predict", "write:sub.csv"),
@@ -72,6 +71,54 @@ def test_kill_9_anywhere_then_a_rerun_gives_the_same_submission(
     assert not (root / "submissions" / "sub.csv").exists()
     assert submit(root) == reference
     assert temporaries(root) == []
+
+
+def validation_accuracy(root: Path) -> float:
+    with np.load(root / "data/processed/validate.npz") as npz:
+        return float(npz["accuracy"])
+
+
+def test_training_killed_after_an_epoch_resumes_there(tmp_path: Path, reference: bytes) -> None:
+    root = new_competition(tmp_path)
+    options = ["--epochs", "4", "--batch-size", "32"]
+    killed = pipeline("run-all", *options, cwd=root, fault="epoch:epoch 2/4", check=False)
+    assert killed.returncode == -signal.SIGKILL and "epoch 2/4" in killed.stdout
+    resumed = pipeline("run-all", *options, cwd=root)
+    assert "resuming training from the checkpoints" in resumed.stdout
+    assert "epoch 3/4" in resumed.stdout and "epoch 2/4" not in resumed.stdout
+    assert not (root / "data/processed/.checkpoints").exists()
+
+    uninterrupted = new_competition(tmp_path / "uninterrupted")
+    pipeline("run-all", *options, cwd=uninterrupted)
+    assert validation_accuracy(root) >= validation_accuracy(uninterrupted) - 0.05
+
+
+def test_an_ensemble_keeps_its_finished_networks_and_no_resume_starts_over(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    options = ["--epochs", "2", "--ensemble", "2", "--batch-size", "32"]
+    killed = pipeline("run-all", *options, cwd=root, fault="epoch:net 2/2 epoch 1/2", check=False)
+    assert killed.returncode == -signal.SIGKILL
+    resumed = pipeline("run-all", *options, cwd=root, fault="epoch:net 2/2 epoch 2/2", check=False)
+    assert resumed.returncode == -signal.SIGKILL
+    assert "net 1/2" not in resumed.stdout and "net 2/2 epoch 2/2" in resumed.stdout
+    again = pipeline("run-all", *options, "--no-resume", cwd=root)
+    assert "resuming" not in again.stdout and "net 1/2 epoch 1/2" in again.stdout
+
+
+@pytest.mark.parametrize(("damaged", "first_epoch"), [("latest.weights.h5", 2), ("*.h5*", 1)])
+def test_a_damaged_checkpoint_falls_back_to_the_one_before_or_starts_over(
+    tmp_path: Path, damaged: str, first_epoch: int
+) -> None:
+    root = new_competition(tmp_path)
+    options = ["--epochs", "3", "--batch-size", "32"]
+    pipeline("run-all", *options, cwd=root, fault="epoch:epoch 2/3", check=False)
+    backups = list((root / "data/processed/.checkpoints").rglob(damaged))
+    assert backups
+    for backup in backups:
+        backup.write_bytes(b"not hdf5")
+    done = pipeline("run-all", *options, cwd=root)
+    assert f"epoch {first_epoch}/3" in done.stdout and f"epoch {first_epoch - 1}/3" not in done.stdout
+    assert (root / "data/processed/train.npz").exists()
 
 
 def test_a_different_seed_gives_a_different_model(tmp_path: Path, reference: bytes) -> None:
@@ -128,7 +175,7 @@ def test_a_second_run_waits_for_the_lock_then_finds_everything_cached(tmp_path: 
 
 def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
     root = new_competition(tmp_path)
-    killed = pipeline("run-all", *FAST, cwd=root, fault="epoch", check=False)
+    killed = pipeline("run-all", *FAST, cwd=root, fault="validate", check=False)
     assert killed.returncode == -signal.SIGKILL and (root / "data/processed/.lock").exists()
     done = pipeline("run-all", *FAST, cwd=root)
     assert "waiting" not in done.stdout

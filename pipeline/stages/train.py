@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from pipeline import models
+from pipeline import cache, models
 from pipeline.config import PRESETS, TrainParams, parse_duration
 
 EpochHook = Callable[[str, dict[str, float]], None]
@@ -33,11 +35,14 @@ def train(
     params: TrainParams,
     on_epoch: EpochHook | None = None,
     on_batch: BatchHook | None = None,
+    checkpoints: Path | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs on `val_idx`; with `params.refit`, refit on both.
 
     `on_epoch(label, logs)` and `on_batch(label, done, total)` report progress, where `label`
-    reads like "net 2/3 epoch 4/20".
+    reads like "net 2/3 epoch 4/20". With a `checkpoints` folder, each Keras network backs
+    up its state there after every epoch and a finished one keeps its weights there, so an
+    interrupted call resumes where it stopped; the caller removes the folder afterwards.
     """
     preset = PRESETS[params.preset]
     arch = models.resolve(params.model, x.shape[1:], preset.image_model)
@@ -52,11 +57,11 @@ def train(
         on_batch=on_batch,
     )
     augment = models.augmentation_strength(len(train_idx))
-    fit = _fit_hgb if arch == "hgb" else _fit_keras
+    fit = _resumable(_fit_hgb, None) if arch == "hgb" else _resumable(_fit_keras, checkpoints)
     members, histories, best_epochs = [], [], []
     for m in range(n_members):
         net, history, best = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment,
-                                 params.seed + m, plan.labelled(_label("net", m, n_members)))
+                                 params.seed + m, plan.labelled(_label("net", m, n_members)), f"net{m}")
         members.append(net)
         histories.append(history)
         best_epochs.append(best)
@@ -67,7 +72,7 @@ def train(
         for m, best in enumerate(best_epochs):
             fixed = plan.labelled(_label("refit", m, n_members), epochs=best)
             net, refit_history, _ = fit(arch, x, y, everything, None, n_classes, params, augment,
-                                        params.seed + m, fixed)
+                                        params.seed + m, fixed, f"refit{m}")
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
@@ -95,10 +100,39 @@ def _label(kind: str, m: int, n: int) -> str:
     return f"{kind} {m + 1}/{n} " if n > 1 or kind == "refit" else ""
 
 
+def _resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..., Any]:
+    """`fit` that keeps each finished network in `checkpoints` (and takes it from there on a
+    rerun) and backs up an unfinished one after every epoch."""
+    if checkpoints is None:
+        return lambda *args: fit(*args[:-1])
+
+    def resumable(*args: Any) -> tuple[Any, dict[str, list[float]], int]:
+        name = args[-1]
+        done = checkpoints / f"{name}.npz"
+        arch, x, n_classes, augment = args[0], args[1], args[5], args[7]
+        try:
+            meta = cache.read_meta(done)
+            if meta is not None:
+                net = models.build(arch, x.shape[1:], n_classes, augment)
+                weights = cache.load(done)
+                net.set_weights([weights[k] for k in sorted(weights)])
+                return net, meta["history"], meta["best"]
+        except (cache.CorruptCache, ValueError, KeyError):
+            pass  # a damaged or foreign file: train this network again
+        net, history, best = fit(*args[:-1], backup=checkpoints / name)
+        cache.save(done, {f"w{i:03d}": w for i, w in enumerate(net.get_weights())},
+                   {"history": history, "best": best})
+        return net, history, best
+
+    return resumable
+
+
 def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
                n_classes: int, params: TrainParams, augment: float, seed: int,
-               plan: _Plan) -> tuple[Any, dict[str, list[float]], int]:
-    """One network; returns it, its history, and the epoch (from 1) whose weights it kept."""
+               plan: _Plan, backup: Path | None = None) -> tuple[Any, dict[str, list[float]], int]:
+    """One network; returns it, its history, and the epoch (from 1) whose weights it kept.
+    With `backup`, Keras' BackupAndRestore saves its state there after every epoch and
+    restores it when the folder already holds one."""
     keras = models.load_keras()
     import tensorflow as tf
 
@@ -119,7 +153,9 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
             monitor="val_loss", patience=max(3, plan.epochs // 4), restore_best_weights=True,
             start_from_epoch=plan.epochs // 2,
         )
+    restore = [] if backup is None else [_BackupAndRestore(keras, backup)]
     callbacks = [
+        *restore,  # first: it sets the starting epoch the others then see
         keras.callbacks.LearningRateScheduler(
             lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
         ),
@@ -138,6 +174,22 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
     if stopping is not None and stopping.best_weights is not None:
         return net, kept, stopping.best_epoch + 1
     return net, kept, len(kept["loss"])
+
+
+def _BackupAndRestore(keras: Any, folder: Path) -> Any:
+    """Keras' BackupAndRestore, except that a backup it cannot load means starting over."""
+
+    class Callback(keras.callbacks.BackupAndRestore):
+        def on_train_begin(self, logs: Any = None) -> None:
+            fresh = self.model.get_weights()
+            try:
+                super().on_train_begin(logs)
+            except Exception:  # noqa: BLE001 - any unreadable backup: train from the start
+                self.model.set_weights(fresh)
+                self.model._initial_epoch = None
+                shutil.rmtree(folder, ignore_errors=True)
+
+    return Callback(str(folder), double_checkpoint=True)
 
 
 def _batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
