@@ -390,10 +390,14 @@ class Runner:
             raise PipelineError(f"cannot create {folder} ({exc.strerror}); choose a writable --data-dir") from None
         lock = FileLock(folder / ".lock")
         try:
-            return lock.acquire(timeout=0)
-        except Timeout:
-            self.report.info(f"waiting for another pipeline run in {self.config.data_dir} to finish")
-            return lock.acquire()
+            try:
+                return lock.acquire(timeout=0)
+            except Timeout:
+                self.report.info(f"waiting for another pipeline run in {self.config.data_dir} to finish")
+                return lock.acquire()
+        except OSError as exc:
+            raise PipelineError(f"cannot write in {folder} ({exc.strerror}); make it writable or choose "
+                                f"another --data-dir") from None
 
 
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:

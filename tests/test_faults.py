@@ -179,3 +179,28 @@ def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
     assert killed.returncode == -signal.SIGKILL and (root / "data/processed/.lock").exists()
     done = pipeline("run-all", *FAST, cwd=root)
     assert "waiting" not in done.stdout
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    (root / "data/processed").write_text("a file where the cache folder should be")
+    done = pipeline("run-all", *FAST, cwd=root, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: cannot create data/processed") and len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only permissions")
+def test_read_only_raw_works_and_read_only_cache_is_one_line(tmp_path: Path) -> None:
+    root = new_competition(tmp_path)
+    raw, processed = root / "data/raw", root / "data/processed"
+    processed.mkdir()
+    for folder in (raw, processed):
+        folder.chmod(0o555)
+    try:
+        done = pipeline("run-all", *FAST, cwd=root, check=False)
+        assert done.returncode == 2 and "cannot write in data/processed" in done.stderr
+        processed.chmod(0o755)
+        pipeline("run-all", *FAST, cwd=root)
+    finally:
+        for folder in (raw, processed):
+            folder.chmod(0o755)
