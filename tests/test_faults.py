@@ -54,8 +54,10 @@ def temporaries(root: Path) -> list[str]:
     [
         ("run-all", "read"),
         ("run-all", "write:preprocess.npz"),
+        ("run-all", "write:split.npz"),
         ("run-all", "write:train.npz"),
         ("run-all", "validate"),
+        ("predict", "write:predict.npz"),
         ("predict", "write:sub.csv"),
     ],
 )
