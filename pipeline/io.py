@@ -67,13 +67,12 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.isna().to_numpy().any():
         _check_short_rows(path)  # pandas reads a row with too few fields as empty cells
-    duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", str(c)) and
-                  str(c).rsplit(".", 1)[0] in frame.columns]
-    if duplicated:
-        raise PipelineError(
-            f"{path}: column {str(duplicated[0]).rsplit('.', 1)[0]!r} appears more than once; "
-            f"rename or drop the duplicate"
-        )
+    # pandas renames a repeated name to "name.1"; padding makes "a" and "a " repeats too
+    names = [re.sub(r"\.\d+$", "", c) if re.sub(r"\.\d+$", "", c) in frame.columns else c
+             for c in frame.columns]
+    repeated = [c for i, c in enumerate(names) if c in names[:i]]
+    if repeated:
+        raise PipelineError(f"{path}: column {repeated[0]!r} appears more than once; rename or drop the duplicate")
     return frame
 
 

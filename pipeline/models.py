@@ -31,8 +31,10 @@ def load_keras() -> Any:
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow
         import keras
+
+        tensorflow.get_logger().setLevel("ERROR")  # e.g. retracing notes when several nets predict
     finally:
         os.dup2(saved, 2)
         os.close(null)
