@@ -106,10 +106,10 @@ def _resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..
     if checkpoints is None:
         return lambda *args: fit(*args[:-1])
 
-    def resumable(*args: Any) -> tuple[Any, dict[str, list[float]], int]:
-        name = args[-1]
+    def resumable(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
+                  n_classes: int, params: TrainParams, augment: float, seed: int, plan: _Plan,
+                  name: str) -> tuple[Any, dict[str, list[float]], int]:
         done = checkpoints / f"{name}.npz"
-        arch, x, n_classes, augment = args[0], args[1], args[5], args[7]
         try:
             meta = cache.read_meta(done)
             if meta is not None:
@@ -119,7 +119,8 @@ def _resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..
                 return net, meta["history"], meta["best"]
         except (cache.CorruptCache, ValueError, KeyError):
             pass  # a damaged or foreign file: train this network again
-        net, history, best = fit(*args[:-1], backup=checkpoints / name)
+        net, history, best = fit(arch, x, y, fit_idx, val_idx, n_classes, params, augment, seed, plan,
+                                 backup=checkpoints / name)
         cache.save(done, {f"w{i:03d}": w for i, w in enumerate(net.get_weights())},
                    {"history": history, "best": best})
         return net, history, best
