@@ -8,7 +8,7 @@ import io
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline import faults
 from pipeline.cache import atomic_write_bytes
@@ -68,19 +68,24 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None) 
     if frame.isna().to_numpy().any():
         _check_short_rows(path)  # pandas reads a row with too few fields as empty cells
     # pandas renames a repeated name to "name.1"; padding makes "a" and "a " repeats too
-    names = [re.sub(r"\.\d+$", "", c) if re.sub(r"\.\d+$", "", c) in frame.columns else c
-             for c in frame.columns]
+    bases = [re.sub(r"\.\d+$", "", c) for c in frame.columns]
+    names = [base if base in frame.columns else c for base, c in zip(bases, frame.columns)]
     repeated = [c for i, c in enumerate(names) if c in names[:i]]
     if repeated:
         raise PipelineError(f"{path}: column {repeated[0]!r} appears more than once; rename or drop the duplicate")
     return frame
 
 
+def _open_text(path: Path, **options: Any) -> Any:
+    """A CSV (or .csv.gz) opened as UTF-8 text, a BOM skipped."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", encoding="utf-8-sig", **options)
+
+
 def _separator(path: Path) -> str:
     """',' unless the header has none but has semicolons or tabs (spreadsheet exports)."""
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as handle:
+        with _open_text(path, errors="replace") as handle:
             header = handle.readline()
     except (OSError, EOFError):
         return ","  # pandas reports the problem
@@ -92,8 +97,7 @@ def _separator(path: Path) -> str:
 
 
 def _check_short_rows(path: Path) -> None:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, newline="") as handle:
         reader = csv.reader(handle, delimiter=_separator(path), skipinitialspace=True)
         header = next(reader, [])
         for row in reader:
