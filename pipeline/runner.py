@@ -196,14 +196,14 @@ class Runner:
         columns, written to `out` like a submission (with `path`'s id column if it has one).
         Reads only `path` and the cache (training first if it is not fresh)."""
         from pipeline import io, models
-        from pipeline.stages.ingest import features_of, id_column_of, ids_of
+        from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
         from pipeline.stages.preprocess import transform
         from pipeline.submission import build_submission
 
         self._check_out(out)
         self.run("train")
         task = f"reading {path.name}"
-        frame = io.read_csv(path, lambda done, size: self.report.progress(task, done, size))
+        frame = io.read_csv(path, lambda done, size: self.report.progress(task, done, size), PIXEL)
         info = self.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
         stats = self.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
         fill = info["fill"] if info["fill"].size else None
@@ -265,12 +265,13 @@ class Runner:
 
     def _run_ingest(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         from pipeline import io
+        from pipeline.stages.ingest import PIXEL
 
         train_path, test_path = self._raw_paths()
         frames = []
         for path in (train_path, test_path):
             task = f"reading {path.name} ({path.stat().st_size / 1e6:.1f} MB)"
-            frames.append(io.read_csv(path, lambda done, size: self.report.progress(task, done, size)))
+            frames.append(io.read_csv(path, lambda done, size: self.report.progress(task, done, size), PIXEL))
             self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
         result = _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
         for note in result["notes"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ from pipeline.errors import PipelineError
 
 def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path) -> None:
     path = tmp_path / "train.csv"
-    path.write_bytes(b'\xef\xbb\xbflabel,pixel0\r\n1,"7"\r\n' + b"0,3\r\n" * 12_000)
+    path.write_bytes(b'\xef\xbb\xbflabel,pixel0\r\n1,"7"\r\n' + b"0,3\r\n" * 2 * io.CHUNK_ROWS)
     seen: list[tuple[int, int]] = []
     frame = io.read_csv(path, lambda done, size: seen.append((done, size)))
-    assert frame.columns.tolist() == ["label", "pixel0"] and len(frame) == 12_001
+    assert frame.columns.tolist() == ["label", "pixel0"] and len(frame) == 2 * io.CHUNK_ROWS + 1
     assert frame["pixel0"].iloc[0] == 7
     assert len(seen) >= 2 and seen[-1] == (path.stat().st_size, path.stat().st_size)
 
@@ -24,6 +25,27 @@ def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path) ->
     packed.write_bytes(gzip.compress(b"pixel0\n1\n2\n"))
     assert io.find_raw(tmp_path, "test") == packed
     assert io.read_csv(packed)["pixel0"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("body", "pixel_dtype"),
+    [
+        ("label, pixel0 ,pixel1\n3, 7 ,255\n4,0,0\n", "uint8"),  # spaces around numbers: the shortcut
+        ("label,pixel0,pixel1\n3,7,256\n4,0,0\n", "int64"),  # 256 is no uint8: read again
+        ("label,pixel0,pixel1\n3,7,\n4,0,0\n", "float64"),  # an empty pixel: read again
+        ("label,pixel0,pixel1\n cat,7,255\n dog,0,0\n", "int64"),  # text: read again, spaces skipped
+    ],
+)
+def test_pixel_columns_read_as_uint8_when_they_fit_and_as_before_otherwise(
+    tmp_path: Path, body: str, pixel_dtype: str
+) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text(body)
+    fast = io.read_csv(path, uint8_columns=re.compile(r"pixel\d+"))
+    plain = io.read_csv(path)
+    assert fast.columns.tolist() == plain.columns.tolist() == ["label", "pixel0", "pixel1"]
+    assert str(fast["pixel1"].dtype) == pixel_dtype
+    assert fast.astype(str).equals(plain.astype(str))
 
 
 @pytest.mark.parametrize(

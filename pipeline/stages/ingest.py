@@ -65,7 +65,7 @@ def ingest(
 
 def features_of(frame: pd.DataFrame, features: list[str], name: str, fill: np.ndarray | None = None,
                 notes: list[str] | None = None, train_name: str = "train.csv") -> np.ndarray:
-    """The `features` columns of `frame` as a checked float64 array, in that order; with `fill`
+    """The `features` columns of `frame` as a checked array, in that order; with `fill`
     (train's medians), empty cells take those values and a line goes to `notes`."""
     missing = [c for c in features if c not in frame.columns]
     if missing:
@@ -145,8 +145,10 @@ def ids_of(test: pd.DataFrame, id_column: str, test_name: str) -> np.ndarray:
 
 
 def _numeric(frame: pd.DataFrame, name: str, allow_missing: bool = False) -> np.ndarray:
-    """Features as a float64 array, naming the first non-numeric (or, unless `allow_missing`,
-    empty) cell otherwise."""
+    """Features as an array (integers as read, anything else float64), naming the first
+    non-numeric (or, unless `allow_missing`, empty) cell otherwise."""
+    if all(dtype.kind in "iu" for dtype in frame.dtypes):
+        return frame.to_numpy()  # integer columns hold no empty, text or infinite cell
     converted = {}
     for column in frame.columns:
         series = frame[column]
@@ -182,6 +184,8 @@ def _numeric(frame: pd.DataFrame, name: str, allow_missing: bool = False) -> np.
 
 
 def _check_pixels(values: np.ndarray, features: list[str], name: str) -> None:
+    if values.dtype == np.uint8:
+        return
     outside = (values < 0) | (values > 255)
     if outside.any():
         row, col = np.argwhere(outside)[0]
@@ -199,6 +203,8 @@ def _encode_labels(labels: pd.Series, name: str, column: str) -> tuple[np.ndarra
     values = labels.to_numpy()
     if pd.api.types.is_float_dtype(labels) and np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
         values = values.astype(np.int64)  # "3.0" is the class 3
+    elif values.dtype.kind in "iu":
+        values = values.astype(np.int64)  # however the reader stored them
     elif not pd.api.types.is_numeric_dtype(labels):
         values = values.astype(str)
     classes, codes = np.unique(values, return_inverse=True)
@@ -216,5 +222,7 @@ def _encode_labels(labels: pd.Series, name: str, column: str) -> tuple[np.ndarra
 
 
 def _fits_uint8(values: np.ndarray) -> bool:
-    return bool(values.size == 0 or (values.min() >= 0 and values.max() <= 255 and
-                                     np.all(np.mod(values, 1) == 0)))
+    if values.dtype == np.uint8 or values.size == 0:
+        return True
+    whole = values.dtype.kind in "iu" or bool(np.all(np.floor(values) == values))
+    return bool(whole and values.min() >= 0 and values.max() <= 255)

@@ -1,0 +1,47 @@
+"""Benchmark data: Digit Recognizer-layout pixel competitions of any size, written once and reused.
+
+`pixel_competition(folder, n_train, n_test)` writes `train.csv` (`label,pixel0..pixel783`) and
+`test.csv` (`pixel0..pixel783`) into `folder/raw/` unless they are already there. The rows are
+Fashion-MNIST's (repeated as needed) when `source` names a folder holding its Kaggle-layout
+train.csv, else generated: about 19% of pixels lit, as in MNIST, so the files have the size
+and texture of the real ones.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PIXELS = [f"pixel{i}" for i in range(784)]
+
+
+def pixel_rows(n: int, source: Path | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`n` labels and `n` x 784 uint8 pixel rows."""
+    if source is not None:
+        frame = pd.read_csv(source / "train.csv", dtype=np.uint8)
+        labels, pixels = frame.pop("label").to_numpy(), frame.to_numpy()
+        take = np.arange(n) % len(frame)
+        return labels[take], pixels[take]
+    rng = np.random.default_rng(seed)
+    lit = rng.random((n, 784)) < 0.19
+    pixels = np.where(lit, rng.integers(1, 256, (n, 784)), 0).astype(np.uint8)
+    return rng.integers(0, 10, n), pixels
+
+
+def pixel_competition(folder: Path, n_train: int, n_test: int, source: Path | None = None) -> Path:
+    """`folder/raw/{train,test}.csv` of the given sizes (kept if present); returns `folder/raw`."""
+    raw = folder / "raw"
+    if (raw / "train.csv").exists() and (raw / "test.csv").exists():
+        return raw
+    raw.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    labels, pixels = pixel_rows(n_train + n_test, source)
+    train = pd.DataFrame(pixels[:n_train], columns=PIXELS)
+    train.insert(0, "label", labels[:n_train])
+    train.to_csv(raw / "train.csv", index=False)
+    pd.DataFrame(pixels[n_train:], columns=PIXELS).to_csv(raw / "test.csv", index=False)
+    print(f"wrote {n_train} + {n_test} rows to {raw} in {time.perf_counter() - started:.0f}s", flush=True)
+    return raw
