@@ -23,14 +23,17 @@ from pipeline.config import Config
 from pipeline.errors import PipelineError
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
-DEPS: dict[str, tuple[str, ...]] = {
-    "ingest": (),
-    "preprocess": ("ingest",),
-    "split": ("ingest",),
-    "train": ("ingest", "preprocess", "split"),
-    "validate": ("ingest", "preprocess", "split", "train"),
-    "predict": ("preprocess", "train"),
+# stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
+# e.g. the test images out of memory while the network trains.
+INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ingest": {},
+    "preprocess": {"ingest": ("X", "X_test")},
+    "split": {"ingest": ("y", "classes")},
+    "train": {"ingest": ("y", "classes"), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
+    "validate": {"ingest": ("y", "classes"), "preprocess": ("x",), "split": ("val_idx",), "train": ()},
+    "predict": {"preprocess": ("x_test",), "train": ()},
 }
+DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
 RAW_FILES = ("train", "test")  # read by ingest
 # The source files whose text is part of each stage's key.
 CODE: dict[str, tuple[str, ...]] = {
@@ -241,7 +244,7 @@ class Runner:
 
     def _compute(self, name: str, reason: str) -> dict[str, np.ndarray]:
         self.report.stage(name, "run", reason)
-        inputs = {dep: self.outputs(dep) for dep in DEPS[name]}
+        inputs = {dep: self.outputs(dep, fields) for dep, fields in INPUTS[name].items()}
         started = time.perf_counter()
         result = getattr(self, f"_run_{name}")(inputs)
         exported = self._export(name, result)  # before the save: a kill in between re-runs the stage
@@ -256,8 +259,7 @@ class Runner:
             ) from None
         if name == "train":
             shutil.rmtree(self.config.processed_dir / CHECKPOINTS, ignore_errors=True)
-        self._outputs[name] = result
-        self._ran.add(name)
+        self._ran.add(name)  # not kept in memory: the stages after it load only the fields they read
         self.report.finished(name, meta["seconds"])
         return result
 
@@ -305,7 +307,8 @@ class Runner:
             self.report.info(f"kept {result['arch']} (validation accuracy: {scores})")
         if images := int(result["images_trained"]):
             rate = images / (time.perf_counter() - started)
-            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s")
+            arithmetic = f" in {result['precision']}" if "precision" in result else ""
+            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s{arithmetic}")
         return result
 
     def _checkpoints(self) -> Path:
