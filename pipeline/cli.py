@@ -48,6 +48,7 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "refit": (("train", "refit"),),
     "time_budget": (("train", "time_budget"),),
     "batch_size": (("train", "batch_size"),),
+    "precision": (("train", "precision"),),
     "tta": (("predict", "tta"),),
 }
 
@@ -91,6 +92,8 @@ STAGE_OPTIONS = [
             "[default: no]."),
     _option("time_budget", str, "Cap training time, e.g. 90s, 10m or 1h, by choosing the epochs."),
     _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
+    _option("precision", str, "auto, float32 or bfloat16: the training arithmetic [default: auto: "
+            "bfloat16 mixed precision on a CPU with native bfloat16 (AMX or AVX512-BF16), else float32]."),
     _option("tta", bool, "Test-time augmentation: average each image's prediction with "
             f"{TTA_VIEWS} augmented copies, in validate and predict [default: no]."),
 ]
@@ -156,7 +159,7 @@ class RichReporter(Reporter):
     def info(self, message: str) -> None:
         self.close()
         if not self.quiet:
-            out.print(f"  [dim]{message}[/]", highlight=False)
+            out.print(f"  [dim]{message}[/]", highlight=False, soft_wrap=True)  # paths stay whole
 
     def warn(self, message: str) -> None:
         self.close()

@@ -18,6 +18,7 @@ from pipeline.errors import PipelineError
 
 CONFIG_FILE = "pipeline.toml"
 MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
+PRECISIONS = ("auto", "float32", "bfloat16")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
 
 
@@ -50,6 +51,7 @@ class TrainParams:
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 42
+    precision: str = "auto"  # auto: bfloat16 mixed precision on a CPU that computes it natively
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ def _check(config: Config, chosen: dict[str, dict[str, Any]]) -> None:
         raise PipelineError(f"train.learning_rate {t.learning_rate} must be positive")
     if t.model not in MODELS:
         raise PipelineError(f"--model {t.model!r} is unknown; use {', '.join(MODELS)}")
+    if t.precision not in PRECISIONS:
+        raise PipelineError(f"--precision {t.precision!r} is unknown; use {', '.join(PRECISIONS)}")
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
     parse_image_shape(config.preprocess.image_shape)

@@ -8,6 +8,7 @@ TensorFlow, pandas or scikit-learn.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import shutil
@@ -246,7 +247,15 @@ class Runner:
         self.report.stage(name, "run", reason)
         inputs = {dep: self.outputs(dep, fields) for dep, fields in INPUTS[name].items()}
         started = time.perf_counter()
-        result = getattr(self, f"_run_{name}")(inputs)
+        try:
+            result = getattr(self, f"_run_{name}")(inputs)
+        except OSError as exc:  # e.g. training's checkpoints on a full disk
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                raise
+            raise PipelineError(
+                f"cannot write {exc.filename or self.config.processed_dir} ({exc.strerror}); free space "
+                f"or make {self.config.processed_dir} writable"
+            ) from None
         exported = self._export(name, result)  # before the save: a kill in between re-runs the stage
         meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started,
                 "export": exported}

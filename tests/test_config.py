@@ -25,6 +25,7 @@ def test_toml_settings_reach_the_train_section(tmp_path: Path) -> None:
         ("[train]\nepochs = true\n", "setting train.epochs = True has the wrong type; give a whole number"),
         ("[train]\nepochs = 0\n", "--epochs 0 must be at least 1"),
         ('[train]\npreset = "slow"\n', "--preset 'slow' is unknown"),
+        ('[train]\nprecision = "float16"\n', "--precision 'float16' is unknown; use auto, float32, bfloat16"),
     ],
 )
 def test_bad_toml_settings_are_named(tmp_path: Path, text: str, message: str) -> None:

@@ -227,6 +227,22 @@ def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_p
     np.testing.assert_allclose(exported.predict(x_val, verbose=0), predict_proba(model, x_val), atol=1e-5)
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: str) -> None:
+    train_df, _ = digit_frames(n_train=60, n_test=1)
+    data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
+    x = preprocess(data["X"], data["X_test"], PreprocessParams())["x"]
+    runs = [train(x, data["y"], np.arange(48), np.arange(48, 60), 3,
+                  TrainParams(epochs=1, batch_size=16, precision=precision)) for _ in range(2)]
+    weights = [k for k in runs[0] if "_weight_" in k]
+    assert str(runs[0]["precision"]) == precision and weights
+    for k in weights:
+        assert runs[0][k].dtype == np.float32
+        np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
+    # a bfloat16-trained network predicts in float32 like any other
+    assert predict(x[:5], runs[0])["probs"].dtype == np.float32
+
+
 def test_augmentation_weakens_as_the_training_set_grows() -> None:
     assert augmentation_strength(500) == augmentation_strength(10_000) == 1.0
     assert augmentation_strength(20_000) == 0.5 and augmentation_strength(54_000) < 0.2

@@ -48,6 +48,7 @@ def train(
     arch = models.resolve(params.model, x.shape[1:], preset.image_model)
     if arch == "tabular":
         return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch)
+    params = dataclasses.replace(params, precision=models.training_precision(params.precision, arch))
     n_members = params.ensemble or preset.ensemble
     budget = parse_duration(params.time_budget)
     plan = _Plan(
@@ -79,6 +80,7 @@ def train(
         **models.to_arrays(arch, x.shape[1:], n_classes, augment, members, refit),
         **{f"history_{name}": np.asarray(v, dtype=np.float32) for name, v in histories[0].items()},
         "best_epoch": np.array(best_epochs[0]),
+        "precision": np.array(params.precision),
         "images_trained": np.array(images),  # epochs x rows, over all networks
     }
 
@@ -139,7 +141,7 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    net = models.build(arch, x.shape[1:], n_classes, augment)
+    net = models.build(arch, x.shape[1:], n_classes, augment, params.precision)
     net.compile(
         optimizer=keras.optimizers.Adam(params.learning_rate),
         loss="sparse_categorical_crossentropy",
