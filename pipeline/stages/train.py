@@ -11,7 +11,9 @@ for the epoch count validation chose. TensorFlow is imported inside the function
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -180,7 +182,9 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
 
 
 def _BackupAndRestore(keras: Any, folder: Path) -> Any:
-    """Keras' BackupAndRestore, except that a backup it cannot load means starting over."""
+    """Keras' BackupAndRestore, except that a backup it cannot load means starting over, and
+    that a disk too full for the next backup is an OSError before h5py starts writing (which,
+    once it runs out of space, can take the process down with it)."""
 
     class Callback(keras.callbacks.BackupAndRestore):
         def on_train_begin(self, logs: Any = None) -> None:
@@ -191,6 +195,14 @@ def _BackupAndRestore(keras: Any, folder: Path) -> Any:
                 self.model.set_weights(fresh)
                 self.model._initial_epoch = None
                 shutil.rmtree(folder, ignore_errors=True)
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            # weights and Adam's two moments, in the new backup and the previous one, with room
+            needed = 8 * sum(w.nbytes for w in self.model.get_weights())
+            existing = next(p for p in (folder, *folder.parents) if p.exists())
+            if shutil.disk_usage(existing).free < needed:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+            super().on_epoch_end(epoch, logs)
 
     return Callback(str(folder), double_checkpoint=True)
 
