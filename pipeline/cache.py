@@ -83,7 +83,7 @@ def read_meta(path: Path) -> dict[str, Any] | None:
         with np.load(path, allow_pickle=False) as npz:
             return json.loads(str(npz[META]))
     except Exception as exc:  # any failure to read means "do not trust it"
-        raise CorruptCache(f"{path}: unreadable cache file ({type(exc).__name__}: {exc})") from None
+        raise _unreadable(path, exc) from None
 
 
 def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
@@ -93,7 +93,17 @@ def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in (names or npz.files) if name != META and name in npz.files}
     except Exception as exc:
-        raise CorruptCache(f"{path}: unreadable cache file ({type(exc).__name__}: {exc})") from None
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> CorruptCache:
+    try:
+        with open(path, "rb") as f:
+            archive = f.read(2) == b"PK"
+    except OSError:
+        archive = True
+    reason = f"{type(exc).__name__}: {exc}" if archive else "not an .npz archive"
+    return CorruptCache(f"{path}: unreadable cache file ({reason})")
 
 
 def remove_stale_temporaries(folder: Path) -> None:
