@@ -32,7 +32,10 @@ def transform(X: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
     shape = tuple(int(d) for d in stats["image_shape"])
     if shape:
         scale = (stats["high"] - stats["low"]) or np.float32(1.0)
-        return ((X.astype(np.float32) - stats["low"]) / scale).reshape(-1, *shape)
+        images = X.astype(np.float32)
+        images -= stats["low"]  # in place: one float32 copy, not three
+        images /= scale
+        return images.reshape(-1, *shape)
     return ((X - stats["mean"]) / stats["std"]).astype(np.float32)
 
 
