@@ -1,4 +1,4 @@
-"""Benchmark data: Digit Recognizer-layout pixel competitions of any size, written once and reused.
+"""What the benchmarks share: pixel competitions of any size, and running the pipeline as a process.
 
 `pixel_competition(folder, n_train, n_test)` writes `train.csv` (`label,pixel0..pixel783`) and
 `test.csv` (`pixel0..pixel783`) into `folder/raw/` unless they are already there. The rows are
@@ -9,6 +9,8 @@ and texture of the real ones.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -45,3 +47,19 @@ def pixel_competition(folder: Path, n_train: int, n_test: int, source: Path | No
     pd.DataFrame(pixels[n_train:], columns=PIXELS).to_csv(raw / "test.csv", index=False)
     print(f"wrote {n_train} + {n_test} rows to {raw} in {time.perf_counter() - started:.0f}s", flush=True)
     return raw
+
+
+def enter(work: Path) -> None:
+    """Work in `work` from now on, with `python -m pipeline` running this checkout's code."""
+    root = str(Path(__file__).resolve().parents[1])
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    os.chdir(work)
+
+
+def seconds(command: list[str]) -> float:
+    """Wall time of running `command` to completion (its output discarded)."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started

@@ -21,22 +21,15 @@ Each figure is the best of `--repeats` runs.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _data import pixel_competition
+from _common import enter, pixel_competition, seconds
 
 SETTINGS = '[train]\npreset = "fast"\nmodel = "mlp"\nepochs = 1\n'
 
-
-def seconds(command: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -48,8 +41,7 @@ def main() -> None:
 
     work = args.workdir / f"cached-{args.rows}"
     raw = pixel_competition(work / "data", args.rows, 1000)
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])
-    os.chdir(work)
+    enter(work)
     Path("pipeline.toml").write_text(SETTINGS)
     run_all = [sys.executable, "-m", "pipeline", "run-all"]
     print("running every stage once (cached in the work folder)", flush=True)

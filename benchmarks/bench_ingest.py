@@ -16,7 +16,6 @@ run is the truest); the ratio is pipeline / bare.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _data import pixel_competition
+from _common import enter, pixel_competition
 
 
 def main() -> None:
@@ -40,7 +39,7 @@ def main() -> None:
 
     work = args.workdir / f"ingest-{args.rows}{'-' + args.source.name if args.source else ''}"
     raw = pixel_competition(work / "data", args.rows, args.rows * 2 // 3, args.source)
-    os.chdir(work)
+    enter(work)
     runner_config = load_config(data_dir=Path("data"))
 
     def bare() -> None:

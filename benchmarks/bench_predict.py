@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _data import pixel_competition
+from _common import enter, pixel_competition, seconds
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SETTINGS = "[train]\nepochs = 1\n"
@@ -44,11 +44,6 @@ pd.DataFrame({"ImageId": np.arange(1, len(x) + 1), "Label": labels}).to_csv("bar
 """
 
 
-def seconds(command: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,8 +55,7 @@ def main() -> None:
 
     work = args.workdir / f"predict-{args.test_rows}{'-' + args.source.name if args.source else ''}"
     raw = pixel_competition(work / "data", 42_000, args.test_rows, args.source)
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])
-    os.chdir(work)
+    enter(work)
     Path("pipeline.toml").write_text(SETTINGS)
     print("training the default CNN for one epoch (once; cached in the work folder)", flush=True)
     subprocess.run([*PIPELINE, "run-all", "--quiet"], check=True, stdout=subprocess.DEVNULL)

@@ -5,7 +5,7 @@ test.csv of N * 2/3 rows, as Kaggle's 42k/28k), then runs the stages one by one 
 `pipeline <stage>` processes, with one training epoch (set in the work folder's
 pipeline.toml: the cost of an epoch, not of a whole schedule, is what must grow linearly).
 For each stage it prints the stage's own seconds (from its cache record), the seconds per
-1,000 train rows, and the process's peak resident memory (from `wait4`, imports included).
+1,000 train rows, and the process's peak resident memory (its VmHWM, imports included).
 The last column compares each stage's time per row with the smallest size's: 1.00 is linear.
 
     .venv/bin/python benchmarks/bench_scale.py [--rows 42000,126000,420000]
@@ -15,32 +15,42 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-from _data import pixel_competition
+from _common import enter, pixel_competition
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 SETTINGS = "[train]\nepochs = 1\n"
 
 
 def run_stage(stage: str) -> tuple[float, float]:
-    """The stage's seconds (from its cache record) and its process's peak RSS in GB."""
+    """The stage's seconds (from its cache record) and its process's peak RSS in GB.
+
+    The peak is the process's VmHWM, polled while it runs: the rusage of a child on Linux
+    would also count this benchmark's own memory, which it inherits through fork and exec."""
     command = [sys.executable, "-m", "pipeline", stage, "--quiet"]
     if stage == "predict":
         command += ["--out", "submissions/sub.csv"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass  # between fork and exec, or exiting
+        time.sleep(0.05)
+    if process.returncode != 0:
         raise SystemExit(f"pipeline {stage} failed")
     with np.load(Path("data/processed") / f"{stage}.npz") as stored:
         seconds = json.loads(str(stored["__meta__"]))["seconds"]
-    return seconds, usage.ru_maxrss / 1e6  # ru_maxrss is in kB on Linux
+    return seconds, peak_kb / 1e6
 
 
 def main() -> None:
@@ -49,14 +59,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pipeline-bench")
     args = parser.parse_args()
     sizes = [int(n) for n in args.rows.split(",")]
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])
 
     per_row: dict[str, float] = {}
     print(f"{'rows':>8s} {'stage':10s} {'seconds':>8s} {'s/1k rows':>9s} {'peak RSS':>9s} {'vs linear':>9s}")
     for rows in sizes:
         work = args.workdir / f"scale-{rows}"
         pixel_competition(work / "data", rows, rows * 2 // 3)
-        os.chdir(work)
+        enter(work)
         Path("pipeline.toml").write_text(SETTINGS)
         subprocess.run([sys.executable, "-m", "pipeline", "clean"], check=True, stdout=subprocess.DEVNULL)
         for stage in STAGES:
