@@ -12,7 +12,8 @@ from pipeline import io
 from pipeline.errors import PipelineError
 
 
-def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path) -> None:
+def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io, "CHUNKED_BYTES", 1000)  # read in chunks, as big files are
     path = tmp_path / "train.csv"
     path.write_bytes(b'\xef\xbb\xbflabel,pixel0\r\n1,"7"\r\n' + b"0,3\r\n" * 2 * io.CHUNK_ROWS)
     seen: list[tuple[int, int]] = []
