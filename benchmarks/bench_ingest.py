@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=42_000, help="train.csv rows (test.csv gets 2/3 as many)")
     parser.add_argument("--source", type=Path, help="a Kaggle-layout Fashion-MNIST folder to take rows from")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pipeline-bench")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     from pipeline.config import load_config
