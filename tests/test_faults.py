@@ -149,8 +149,11 @@ def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> str:
 
 
 def start(root: Path, *args: str) -> subprocess.Popen:
+    # Ctrl-C must reach the child as it would from a terminal, even when pytest itself was
+    # started as a background job, which a non-interactive shell starts with SIGINT ignored.
     return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
