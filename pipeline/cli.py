@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -245,6 +246,22 @@ def status(runner: Runner) -> None:
     colour = {"fresh": "green", "stale": "yellow", "missing": "red"}
     for row in runner.status():
         table.add_row(row.name, f"[{colour[row.state]}]{row.state}[/]", row.reason)
+    out.print(table)
+
+
+@command("config")
+def show_config(runner: Runner) -> None:
+    """Print the effective settings and where each comes from: the default, pipeline.toml or
+    an option. Takes the same options as the stage commands."""
+    from pipeline.config import settings
+
+    flags = {f"{section}.{key}": "--" + option.replace("_", "-")
+             for option, targets in PARAM_OPTIONS.items() for section, key in targets}
+    flags["data_dir"] = "--data-dir"
+    table = Table("setting", "value", "from", title="effective configuration")
+    for name, value, source in settings(runner.config):
+        shown = flags[name] if source == "option" else source
+        table.add_row(name, json.dumps(value), shown, style=None if source == "default" else "bold")  # TOML's spelling
     out.print(table)
 
 

@@ -92,6 +92,8 @@ class Config:
     split: SplitParams = field(default_factory=SplitParams)
     train: TrainParams = field(default_factory=TrainParams)
     predict: PredictParams = field(default_factory=PredictParams)
+    # "section.key" (or "data_dir") -> where a value other than the default came from
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def raw_dir(self) -> Path:
@@ -131,6 +133,7 @@ def load_config(
 ) -> Config:
     """Defaults, then `pipeline.toml` (if present), then `overrides` ({section: {key: value}})."""
     merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    sources: dict[str, str] = {}
     toml_data_dir = None
     if config_file.exists():
         try:
@@ -144,13 +147,32 @@ def load_config(
                     f"{config_file}: unknown section [{section}]; use one of {', '.join(SECTIONS)}"
                 )
             merged[section].update(values)
+            sources.update({f"{section}.{key}": str(config_file) for key in values})
+        if toml_data_dir is not None:
+            sources["data_dir"] = str(config_file)
     for section, values in (overrides or {}).items():
-        merged[section].update({k: v for k, v in values.items() if v is not None})
+        given = {k: v for k, v in values.items() if v is not None}
+        merged[section].update(given)
+        sources.update({f"{section}.{key}": "option" for key in given})
+    if data_dir:
+        sources["data_dir"] = "option"
 
     sections = {name: _build(name, SECTIONS[name](), values) for name, values in merged.items()}
-    config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections)
-    _check(config, merged)
+    config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections, sources=sources)
+    _check(config)
     return config
+
+
+def settings(config: Config) -> list[tuple[str, Any, str]]:
+    """Every setting as (name, effective value, where it came from: the default, the config
+    file, or an option)."""
+    rows: list[tuple[str, Any, str]] = [
+        ("data_dir", str(config.data_dir), config.sources.get("data_dir", "default"))]
+    for section in SECTIONS:
+        for key, value in dataclasses.asdict(getattr(config, section)).items():
+            name = f"{section}.{key}"
+            rows.append((name, value, config.sources.get(name, "default")))
+    return rows
 
 
 def _build(section: str, default: Any, values: dict[str, Any]) -> Any:
@@ -205,14 +227,14 @@ def parse_duration(text: str) -> float | None:
     return seconds
 
 
-def _check(config: Config, chosen: dict[str, dict[str, Any]]) -> None:
-    """Reject impossible settings; `chosen` holds those the user gave (pipeline.toml, options)."""
+def _check(config: Config) -> None:
+    """Reject impossible settings."""
     t, s = config.train, config.split
     if t.batch_size < 1:
         raise PipelineError(f"--batch-size {t.batch_size} must be at least 1")
-    for name in ("epochs", "ensemble"):  # 0, the default, means the preset's choice
-        if name in chosen.get("train", {}) and getattr(t, name) < 1:
-            raise PipelineError(f"--{name} {getattr(t, name)} must be at least 1")
+    for name in ("epochs", "ensemble"):
+        if getattr(t, name) < 0:
+            raise PipelineError(f"--{name} {getattr(t, name)} must be at least 1 (or 0: the preset's choice)")
     if t.preset not in PRESETS:
         raise PipelineError(f"--preset {t.preset!r} is unknown; use {', '.join(PRESETS)}")
     parse_duration(t.time_budget)

@@ -219,12 +219,11 @@ def test_cached_run_and_status_do_not_import_tensorflow(competition: Path, comma
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run-all", "--epochs", "0"], "--epochs 0 must be at least 1"),
         (["run-all", "--val-fraction", "1.5"], "--val-fraction 1.5 must be between 0 and 1"),
         (["run-all", "--image-shape", "28by28"], "--image-shape '28by28' is not HxW"),
         (["run-all", "--model", "resnet"], "--model 'resnet' is unknown"),
         (["run-all", "--epochs", "-3"], "--epochs -3 must be at least 1"),
-        (["run-all", "--ensemble", "0"], "--ensemble 0 must be at least 1"),
+        (["run-all", "--ensemble", "-1"], "--ensemble -1 must be at least 1 (or 0: the preset's choice)"),
         (["run-all", "--preset", "turbo"], "--preset 'turbo' is unknown; use fast, default, best"),
         (["run-all", "--time-budget", "soon"], "--time-budget 'soon' is not a duration"),
         (["run-all", "--time-budget", "0m"], "--time-budget '0m' is not a duration"),
@@ -310,3 +309,16 @@ def test_tabular_competition_reports_the_model_it_kept(workdir: Path) -> None:
     result = invoke("run-all", *FAST)
     assert result.code == 0, result.output
     assert re.search(r"kept (mlp|hgb) \(validation accuracy: mlp [\d.]+, hgb [\d.]+\)", result.output)
+
+
+def test_config_shows_each_value_and_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pipeline.toml").write_text("[train]\nepochs = 7\n")
+    result = invoke("config", "--seed", "3")
+    assert result.code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
+            for line in result.stdout.splitlines() if line.count("│") == 4}
+    assert rows["train.epochs"] == ["7", "pipeline.toml"]
+    assert rows["split.seed"] == rows["train.seed"] == ["3", "--seed"]
+    assert rows["train.preset"] == ['"default"', "default"]
+    assert not (tmp_path / "data").exists()  # it only reads

@@ -23,7 +23,7 @@ def test_toml_settings_reach_the_train_section(tmp_path: Path) -> None:
     [
         ('[train]\nrefit = "yes"\n', "setting train.refit = 'yes' has the wrong type; give true or false"),
         ("[train]\nepochs = true\n", "setting train.epochs = True has the wrong type; give a whole number"),
-        ("[train]\nepochs = 0\n", "--epochs 0 must be at least 1"),
+        ("[train]\nepochs = -2\n", "--epochs -2 must be at least 1"),
         ('[train]\npreset = "slow"\n', "--preset 'slow' is unknown"),
         ('[train]\nprecision = "float16"\n', "--precision 'float16' is unknown; use auto, float32, bfloat16"),
     ],
@@ -60,3 +60,30 @@ def test_durations(text: str, seconds: float | None) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(PipelineError, match="is not a duration; give e.g. 90s, 10m or 1h30m"):
         parse_duration(text)
+
+
+def test_sources_name_the_file_or_option_each_value_came_from(tmp_path: Path) -> None:
+    from pipeline.config import settings
+
+    file = tmp_path / "pipeline.toml"
+    file.write_text('data_dir = "elsewhere"\n[train]\nepochs = 7\nseed = 1\n')
+    rows = {name: (value, source) for name, value, source in
+            settings(load_config({"train": {"seed": 9, "refit": None}}, config_file=file))}
+    assert rows["train.epochs"] == (7, str(file))
+    assert rows["train.seed"] == (9, "option")
+    assert rows["train.refit"] == (False, "default")
+    assert rows["data_dir"] == ("elsewhere", str(file))
+
+
+def test_the_readme_example_sets_every_key_to_its_default(tmp_path: Path) -> None:
+    import re
+
+    from pipeline.config import Config, settings
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    file = tmp_path / "pipeline.toml"
+    file.write_text(example)
+    documented = {name: value for name, value, _ in settings(load_config(config_file=file))}
+    assert documented == {name: value for name, value, _ in settings(Config())}
+    assert {n for n, _, source in settings(load_config(config_file=file)) if source == str(file)} == set(documented)
