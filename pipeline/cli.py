@@ -293,6 +293,46 @@ def demo(
     out.print("next: [bold]pipeline run-all[/] then [bold]pipeline predict --out submissions/sub.csv[/]")
 
 
+@command("fetch", stage_options=False)
+def fetch(
+    runner: Runner,
+    competition: str = typer.Argument(..., help="The competition's slug (kaggle.com/competitions/SLUG) or URL."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files of the same name in data/raw/."),
+) -> None:
+    """Download a Kaggle competition's files into data/raw/ (needs the kaggle package: pip install kaggle)."""
+    from pipeline import kaggle
+
+    slug = kaggle.competition_slug(competition)
+    api = kaggle.connect()
+    show = out.is_terminal and not getattr(runner.report, "quiet", False)
+    for path in kaggle.fetch(api, slug, runner.config.raw_dir, force=force, quiet=not show):
+        out.print(f"wrote {path}")
+    kaggle.remember(runner.config.data_dir, slug)
+    out.print("next: [bold]pipeline run-all[/] then [bold]pipeline predict[/] and [bold]pipeline submit -m ...[/]")
+
+
+@command("submit", stage_options=False)
+def submit(
+    runner: Runner,
+    message: str = typer.Option("", "--message", "-m", help="Description shown next to the score on Kaggle."),
+    file: Path = typer.Option(Path("submissions/submission.csv"), "--file", help="The submission CSV to upload."),
+    competition: str | None = typer.Option(
+        None, "--competition", help="Competition slug \\[default: the last `pipeline fetch`]."
+    ),
+) -> None:
+    """Check a submission against data/raw/sample_submission.csv, then upload it to Kaggle."""
+    from pipeline import kaggle
+
+    if not message.strip():
+        raise PipelineError('pass --message "what changed", shown next to the score on Kaggle')
+    slug = kaggle.competition_for(competition, runner.config.data_dir)
+    sample = kaggle.sample_submission(runner.config.raw_dir, slug)
+    kaggle.check_submission_file(file, sample)  # before connecting: works offline, fails fast
+    answer = kaggle.submit(kaggle.connect(), slug, file, message, sample)
+    out.print(f"{answer} ({file} to {slug}); scores: https://www.kaggle.com/competitions/{slug}/submissions",
+              highlight=False, soft_wrap=True, markup=False)
+
+
 def _print_metrics(runner: Runner) -> None:
     from pipeline.reports import metrics_record
 
