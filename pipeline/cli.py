@@ -50,6 +50,7 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "time_budget": (("train", "time_budget"),),
     "batch_size": (("train", "batch_size"),),
     "precision": (("train", "precision"),),
+    "strategy": (("train", "strategy"),),
     "tta": (("predict", "tta"),),
 }
 
@@ -74,6 +75,8 @@ STAGE_OPTIONS = [
     _option("force", bool, "Re-run every stage this command covers, fresh or not.", False),
     _option("resume", bool, "Resume training interrupted by a crash or Ctrl-C from its last epoch "
             "checkpoint; --no-resume starts over.", True),
+    _option("tensorboard", bool, "When training runs, also write TensorBoard logs to reports/tensorboard/ "
+            "(a cached train writes none: add --force).", False),
     _option("label_column", str, "Label column of train.csv [default: label, else the one column "
             "test.csv lacks]."),
     _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
@@ -95,6 +98,9 @@ STAGE_OPTIONS = [
     _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
     _option("precision", str, "auto, float32 or bfloat16: the training arithmetic [default: auto: "
             "bfloat16 mixed precision on a CPU with native bfloat16 (AMX or AVX512-BF16), else float32]."),
+    _option("strategy", str, "auto, one, mirrored or multi-worker: tf.distribute training over one device, "
+            "all GPUs of this machine, or the machines in TF_CONFIG; --batch-size is the global batch "
+            "[default: auto: mirrored with 2+ GPUs, else one]."),
     _option("tta", bool, "Test-time augmentation: average each image's prediction with "
             f"{TTA_VIEWS} augmented copies, in validate and predict [default: no]."),
 ]
@@ -119,7 +125,7 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
                         overrides.setdefault(section, {})[key] = options.get(option)
                 config = load_config(overrides, data_dir=options["data_dir"])
                 runner = Runner(config, reporter, force=options.get("force", False),
-                                resume=options.get("resume", True))
+                                resume=options.get("resume", True), tensorboard=options.get("tensorboard", False))
                 fn(runner=runner, **kwargs)
             except PipelineError as exc:
                 reporter.close()

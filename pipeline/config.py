@@ -19,6 +19,7 @@ from pipeline.errors import PipelineError
 CONFIG_FILE = "pipeline.toml"
 MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
 PRECISIONS = ("auto", "float32", "bfloat16")
+STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
 
 
@@ -52,6 +53,7 @@ class TrainParams:
     learning_rate: float = 3e-3
     seed: int = 42
     precision: str = "auto"  # auto: bfloat16 mixed precision on a CPU that computes it natively
+    strategy: str = "auto"  # tf.distribute: auto (mirrored over 2+ GPUs, else one), one, mirrored, multi-worker
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ def _check(config: Config) -> None:
         raise PipelineError(f"--model {t.model!r} is unknown; use {', '.join(MODELS)}")
     if t.precision not in PRECISIONS:
         raise PipelineError(f"--precision {t.precision!r} is unknown; use {', '.join(PRECISIONS)}")
+    if t.strategy not in STRATEGIES:
+        raise PipelineError(f"--strategy {t.strategy!r} is unknown; use {', '.join(STRATEGIES)}")
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
     parse_image_shape(config.preprocess.image_shape)

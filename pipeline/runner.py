@@ -80,11 +80,12 @@ class Runner:
     """Runs the stages of one data directory under one configuration."""
 
     def __init__(self, config: Config, reporter: Reporter | None = None, force: bool = False,
-                 resume: bool = True):
+                 resume: bool = True, tensorboard: bool = False):
         self.config = config
         self.report = reporter or Reporter()
         self.force = force
         self.resume = resume
+        self.tensorboard = tensorboard  # training also writes TensorBoard logs (not part of the key)
         self._records: dict[str, dict[str, Any]] = {}
         self._outputs: dict[str, dict[str, np.ndarray]] = {}
         self._ran: set[str] = set()
@@ -150,6 +151,9 @@ class Runner:
                     self._compute(name, "--force")
                 elif status.state == "fresh":
                     self.report.stage(name, "cached", "")
+                    if name == "train" and self.tensorboard:
+                        self.report.info("train is cached: TensorBoard logs are written only when it runs "
+                                         "(add --force to train again)")
                 else:
                     if status.state == "missing" and status.reason != NEVER_RUN:
                         self.report.warn(f"{status.reason}; recomputing {name}")
@@ -309,6 +313,7 @@ class Runner:
             on_epoch=self._epoch,
             on_batch=self.report.progress,
             checkpoints=checkpoints,
+            tensorboard=self._tensorboard(),
         )
         if "candidates" in result:
             scores = ", ".join(f"{name} {score:.4f}" for name, score in
@@ -317,8 +322,18 @@ class Runner:
         if images := int(result["images_trained"]):
             rate = images / (time.perf_counter() - started)
             arithmetic = f" in {result['precision']}" if "precision" in result else ""
-            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s{arithmetic}")
+            replicas = int(result["replicas"]) if "replicas" in result else 1
+            spread = f" on {replicas} replicas ({result['strategy']})" if replicas > 1 else ""
+            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s{arithmetic}{spread}")
         return result
+
+    def _tensorboard(self) -> Path | None:
+        """With --tensorboard, a new folder for this run's logs under reports/tensorboard/."""
+        if not self.tensorboard:
+            return None
+        folder = self.config.reports_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+        self.report.info(f"TensorBoard logs: {folder} (view with: tensorboard --logdir {folder.parent})")
+        return folder
 
     def _checkpoints(self) -> Path:
         """Where the train stage of this key keeps its checkpoints: resumed when a killed run

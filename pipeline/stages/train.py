@@ -5,13 +5,17 @@ HistGradientBoostingClassifier, and the one with the better validation accuracy 
 networks learn under a cosine learning-rate decay over the epochs the preset (or --epochs, or
 --time-budget) allows, with early stopping on validation loss that restores the best weights. An
 ensemble trains several seeds and averages their softmax; --refit retrains each on train + val
-for the epoch count validation chose. TensorFlow is imported inside the functions.
+for the epoch count validation chose. Keras networks train under a tf.distribute strategy
+(--strategy), with the user's batch size as the global batch split across the replicas.
+TensorFlow is imported inside the functions.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import errno
+import importlib.util
+import json
 import math
 import os
 import shutil
@@ -23,9 +27,13 @@ import numpy as np
 
 from pipeline import cache, models
 from pipeline.config import PRESETS, TrainParams, parse_duration
+from pipeline.errors import PipelineError
 
 EpochHook = Callable[[str, dict[str, float]], None]
 BatchHook = Callable[[str, int, int], None]
+TF_CONFIG_SHAPE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                   '"task": {"type": "worker", "index": 0}}')
+_strategies: dict[str, Any] = {}  # one per process: see `_distribution`
 
 
 def train(
@@ -38,6 +46,7 @@ def train(
     on_epoch: EpochHook | None = None,
     on_batch: BatchHook | None = None,
     checkpoints: Path | None = None,
+    tensorboard: Path | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs on `val_idx`; with `params.refit`, refit on both.
 
@@ -45,11 +54,17 @@ def train(
     reads like "net 2/3 epoch 4/20". With a `checkpoints` folder, each Keras network backs
     up its state there after every epoch and a finished one keeps its weights there, so an
     interrupted call resumes where it stopped; the caller removes the folder afterwards.
+    With a `tensorboard` folder, each Keras network writes TensorBoard logs into a subfolder
+    named after it (net0, refit0, ...); they change nothing in what is returned.
     """
+    if tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
+        raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     preset = PRESETS[params.preset]
     arch = models.resolve(params.model, x.shape[1:], preset.image_model)
     if arch == "tabular":
-        return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch)
+        return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch, tensorboard)
+    # first: a multi-worker strategy must exist before TensorFlow runs any op
+    strategy, strategy_name = _distribution(params.strategy) if arch != "hgb" else (None, "one")
     params = dataclasses.replace(params, precision=models.training_precision(params.precision, arch))
     n_members = params.ensemble or preset.ensemble
     budget = parse_duration(params.time_budget)
@@ -58,13 +73,17 @@ def train(
         budget=budget / (n_members * (2 if params.refit else 1)) if budget else None,
         on_epoch=on_epoch,
         on_batch=on_batch,
+        strategy=strategy,
+        multi_worker=strategy_name == "multi-worker",
+        tensorboard=tensorboard,
     )
     augment = models.augmentation_strength(len(train_idx))
     fit = _resumable(_fit_hgb, None) if arch == "hgb" else _resumable(_fit_keras, checkpoints)
     members, histories, best_epochs = [], [], []
     for m in range(n_members):
         net, history, best = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment,
-                                 params.seed + m, plan.labelled(_label("net", m, n_members)), f"net{m}")
+                                 params.seed + m, plan.labelled(_label("net", m, n_members), name=f"net{m}"),
+                                 f"net{m}")
         members.append(net)
         histories.append(history)
         best_epochs.append(best)
@@ -73,7 +92,7 @@ def train(
     if params.refit:
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, best in enumerate(best_epochs):
-            fixed = plan.labelled(_label("refit", m, n_members), epochs=best)
+            fixed = plan.labelled(_label("refit", m, n_members), epochs=best, name=f"refit{m}")
             net, refit_history, _ = fit(arch, x, y, everything, None, n_classes, params, augment,
                                         params.seed + m, fixed, f"refit{m}")
             refit.append(net)
@@ -83,21 +102,108 @@ def train(
         **{f"history_{name}": np.asarray(v, dtype=np.float32) for name, v in histories[0].items()},
         "best_epoch": np.array(best_epochs[0]),
         "precision": np.array(params.precision),
+        "strategy": np.array(strategy_name),
+        "replicas": np.array(strategy.num_replicas_in_sync if strategy is not None else 1),
         "images_trained": np.array(images),  # epochs x rows, over all networks
     }
+
+
+def _distribution(name: str) -> tuple[Any, str]:
+    """The tf.distribute strategy that `name` (TrainParams.strategy) asks for, and its resolved
+    name: `one` is TensorFlow's default strategy; `mirrored` replicates over all GPUs (over the
+    logical CPU devices when there is none); `multi-worker` over the machines TF_CONFIG lists;
+    `auto` is mirrored when more than one GPU is visible, else one.
+
+    Created once per process and reused: MultiWorkerMirroredStrategy configures TensorFlow's
+    collective ops, which a process can do only once and only before it runs any op."""
+    if name == "multi-worker":
+        _check_tf_config(os.environ.get("TF_CONFIG", ""))
+    models.load_keras()  # TensorFlow's start-up lines stay hidden
+    import tensorflow as tf
+
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "one"
+    if name not in _strategies:
+        if name == "one":
+            _strategies[name] = tf.distribute.get_strategy()
+        elif name == "mirrored":
+            gpus = tf.config.list_logical_devices("GPU")
+            devices = None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")]
+            _strategies[name] = tf.distribute.MirroredStrategy(devices)
+        else:
+            try:
+                _strategies[name] = tf.distribute.MultiWorkerMirroredStrategy()
+            except (RuntimeError, ValueError) as exc:
+                raise PipelineError(f"--strategy multi-worker could not start: {exc}; run it as its "
+                                    f"own `pipeline` command, with TF_CONFIG = {TF_CONFIG_SHAPE}") from None
+            _let_keras_fit_across_workers(tf)
+    return _strategies[name], name
+
+
+def _let_keras_fit_across_workers(tf: Any) -> None:
+    """Keras 3 (3.15 at least) cannot `fit` under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585, tensorflow/tensorflow#72388): it builds the model from a batch
+    averaged over the workers, which the collective reduce rejects, and averages each step's
+    loss and metrics over axis 0, which scalars lack. Build from this worker's first replica's
+    batch, and average over all replicas. Only done for multi-worker runs, and skipped when
+    Keras' internals have moved on (and, presumably, been fixed)."""
+    try:
+        from keras.src.backend.tensorflow import trainer
+    except ImportError:
+        return
+    Trainer = getattr(trainer, "TensorFlowTrainer", None)
+    across_workers = getattr(trainer, "_collective_all_reduce_multi_worker", None)
+    reduce_per_replica = getattr(trainer, "reduce_per_replica", None)
+    if not (across_workers and reduce_per_replica and hasattr(Trainer, "_maybe_symbolic_build")
+            and hasattr(Trainer, "_symbolic_build")):
+        return
+
+    def reduce(values: Any, strategy: Any, reduction: str) -> Any:
+        if reduction in ("auto", "mean") and across_workers(strategy):
+            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return reduce_per_replica(values, strategy, reduction)
+
+    def build(self: Any, iterator: Any = None, data_batch: Any = None) -> None:
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = self.distribute_strategy.experimental_local_results(next(batches))[0]
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    trainer.reduce_per_replica = reduce
+    Trainer._maybe_symbolic_build = build
+
+
+def _check_tf_config(text: str) -> None:
+    """TF_CONFIG holds the cluster and this machine's place in it, as JSON."""
+    if not text.strip():
+        raise PipelineError(f"--strategy multi-worker needs TF_CONFIG set on every machine, e.g. "
+                            f"TF_CONFIG='{TF_CONFIG_SHAPE}' with each machine's own task index")
+    try:
+        config = json.loads(text)
+        valid = isinstance(config["cluster"], dict) and isinstance(config["task"]["index"], int)
+    except (ValueError, TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise PipelineError(f"TF_CONFIG is not a cluster description; give JSON like {TF_CONFIG_SHAPE}")
 
 
 class _Plan:
     """How long one network trains, and where its progress goes."""
 
     def __init__(self, epochs: int, budget: float | None, on_epoch: EpochHook | None,
-                 on_batch: BatchHook | None, label: str = ""):
+                 on_batch: BatchHook | None, label: str = "", strategy: Any = None,
+                 multi_worker: bool = False, tensorboard: Path | None = None):
         self.epochs, self.budget, self.label = epochs, budget, label
         self.on_epoch, self.on_batch = on_epoch, on_batch
+        self.strategy, self.multi_worker, self.tensorboard = strategy, multi_worker, tensorboard
 
-    def labelled(self, label: str, epochs: int | None = None) -> _Plan:
-        """A copy for one network."""
-        return _Plan(epochs or self.epochs, self.budget, self.on_epoch, self.on_batch, label)
+    def labelled(self, label: str, epochs: int | None = None, name: str = "") -> _Plan:
+        """A copy for one network; `name` is its TensorBoard subfolder."""
+        logs = self.tensorboard / name if self.tensorboard and name else self.tensorboard
+        return _Plan(epochs or self.epochs, self.budget, self.on_epoch, self.on_batch, label, self.strategy,
+                     self.multi_worker, logs)
 
 
 def _label(kind: str, m: int, n: int) -> str:
@@ -143,12 +249,22 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    net = models.build(arch, x.shape[1:], n_classes, augment, params.precision)
-    net.compile(
-        optimizer=keras.optimizers.Adam(params.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    # variables created in the scope are mirrored on every replica; fit then splits each
+    # global batch of params.batch_size rows between them and all-reduces the gradients
+    with (tf.distribute.get_strategy() if plan.strategy is None else plan.strategy).scope():
+        distributed = tf.distribute.has_strategy()  # False for the default strategy
+        net = models.build(arch, x.shape[1:], n_classes, augment, params.precision)
+        for layer in net.layers if distributed else []:
+            # Batch norm over the global batch, as on one device, rather than over each replica's
+            # share: small shares give noisy statistics, and each worker would keep its own
+            # moving averages (so its own model).
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.synchronized = True
+        net.compile(
+            optimizer=keras.optimizers.Adam(params.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     validation = stopping = None
     if val_idx is not None:
         validation = _batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
@@ -166,9 +282,16 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
         ),
         _ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size), stopping),
         *([stopping] if stopping else []),
+        *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
+    batches = _batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed)
+    if not distributed:
+        # Under a strategy, Keras builds the model on a batch of a first iterator, which draws
+        # the first of the per-epoch shuffles; drawing it here too gives every strategy the
+        # same order of rows in every epoch.
+        iter(batches)
     history = net.fit(
-        _batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed),
+        batches,
         validation_data=validation,
         epochs=plan.epochs,
         callbacks=callbacks,
@@ -212,7 +335,11 @@ def _batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_see
     data = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # Across workers, each keeps its share of the (identically shuffled) rows: in-memory
+    # data has no files to shard by, which TensorFlow would otherwise try first and warn.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> Any:
@@ -235,6 +362,8 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> An
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if plan.budget and epoch == 0:
                 per_epoch = time.perf_counter() - self.started
+                if plan.multi_worker:  # every worker must stop after the same epoch
+                    per_epoch = _mean_over_workers(plan.strategy, per_epoch)
                 plan.epochs = max(1, min(plan.epochs, int(plan.budget // per_epoch)))
                 if stopping is not None:
                     stopping.start_from_epoch = plan.epochs // 2
@@ -245,6 +374,14 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> An
                 self.model.stop_training = True
 
     return Callback()
+
+
+def _mean_over_workers(strategy: Any, value: float) -> float:
+    """The mean of each replica's `value`: the same number on every worker."""
+    import tensorflow as tf
+
+    each = strategy.run(lambda: tf.constant(value, tf.float32))
+    return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, each, axis=None))
 
 
 def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
@@ -265,13 +402,13 @@ def _fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_i
 
 def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
                   n_classes: int, params: TrainParams, on_epoch: EpochHook | None,
-                  on_batch: BatchHook | None) -> dict[str, np.ndarray]:
+                  on_batch: BatchHook | None, tensorboard: Path | None) -> dict[str, np.ndarray]:
     """Vectors: fit the MLP and gradient boosting on the same split; keep the better on val
     (the MLP on a tie)."""
     results, scores = {}, {}
     for arch in ("mlp", "hgb"):
         results[arch] = train(x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
-                              on_epoch, on_batch)
+                              on_epoch, on_batch, tensorboard=tensorboard)
         probs = models.predict_proba(results[arch], x[val_idx], final=False)
         scores[arch] = float((probs.argmax(axis=1) == y[val_idx]).mean())
     chosen = max(scores, key=lambda arch: (scores[arch], arch == "mlp"))
