@@ -12,11 +12,13 @@ import inspect
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, TaskProgressColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -129,7 +131,7 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
                 fn(runner=runner, **kwargs)
             except PipelineError as exc:
                 reporter.close()
-                err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 reporter.close()
@@ -142,13 +144,18 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
     return decorate
 
 
+PLAIN_EVERY_S = 10.0  # without a terminal, long work prints a progress line this often
+
+
 class RichReporter(Reporter):
-    """Stage lines and, in a terminal, a progress bar for long work; a line per epoch."""
+    """Stage lines and a line per epoch; for long work, a progress bar in a terminal, or a
+    plain line every PLAIN_EVERY_S seconds in a log or pipe."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.bar: Progress | None = None
         self.bar_task = ""
+        self.plain_since = self.plain_last = 0.0
 
     def stage(self, name: str, action: str, reason: str) -> None:
         if self.quiet:
@@ -166,25 +173,33 @@ class RichReporter(Reporter):
     def info(self, message: str) -> None:
         self.close()
         if not self.quiet:
-            out.print(f"  [dim]{message}[/]", highlight=False, soft_wrap=True)  # paths stay whole
+            out.print(f"  [dim]{escape(message)}[/]", highlight=False, soft_wrap=True)  # paths stay whole
 
     def warn(self, message: str) -> None:
         self.close()
-        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
-    def progress(self, task: str, done: int, total: int) -> None:
-        if self.quiet or not out.is_terminal:
+    def progress(self, task: str, done: int, total: int, detail: str = "") -> None:
+        if self.quiet:
+            return
+        if not out.is_terminal:  # a log: a plain line now and then, none for short work
+            now = time.monotonic()
+            self.plain_since = self.plain_since if task == self.bar_task else now
+            self.bar_task = task
+            if now - self.plain_since >= PLAIN_EVERY_S and now - self.plain_last >= PLAIN_EVERY_S:
+                self.plain_last = now
+                out.print(f"  {task}: {100 * done / max(total, 1):.0f}%  {detail}".rstrip(), highlight=False)
             return
         if self.bar is None or task != self.bar_task:
             self.close()
             self.bar = Progress(
                 TextColumn("  {task.description}"), BarColumn(), TaskProgressColumn(),
-                TimeRemainingColumn(), console=out, transient=True,
+                TimeRemainingColumn(), TextColumn("{task.fields[detail]}"), console=out, transient=True,
             )
             self.bar.start()
-            self.bar.add_task(task, total=total)
+            self.bar.add_task(task, total=total, detail=detail)
             self.bar_task = task
-        self.bar.update(self.bar.task_ids[0], completed=done, total=total)
+        self.bar.update(self.bar.task_ids[0], completed=done, total=total, detail=detail)
 
     def epoch(self, label: str, logs: dict[str, float]) -> None:
         self.close()
@@ -224,9 +239,21 @@ _stage_command("validate", "Validation metrics; saves reports/metrics.json.")
 
 @command("run-all")
 def run_all(runner: Runner) -> None:
-    """Run ingest through validate, taking fresh stages from the cache."""
-    runner.run("validate")
+    """Run ingest through validate, taking fresh stages from the cache, and refresh the
+    report in reports/."""
+    drawn = runner.report_html()
     _print_metrics(runner)
+    if drawn:
+        out.print(f"[dim]report: {drawn}[/]", highlight=False)
+
+
+@command("report")
+def report(runner: Runner) -> None:
+    """Draw the visual report of the validated model into reports/ (index.html, learning
+    curves, confusion matrix, most confident mistakes, per-class precision and recall,
+    feature importance for tabular data, history.csv). run-all keeps it up to date."""
+    drawn = runner.report_html(force=True)
+    out.print(f"wrote [bold]{drawn}[/]", highlight=False)
 
 
 @command("predict")

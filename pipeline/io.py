@@ -36,9 +36,9 @@ def find_raw(raw_dir: Path, stem: str, required: bool = True) -> Path | None:
     return None
 
 
-def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None,
+def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = None,
              uint8_columns: re.Pattern[str] | None = None) -> pd.DataFrame:
-    """Read a CSV (or .csv.gz) into a DataFrame, reporting `on_progress(bytes_read, size)`;
+    """Read a CSV (or .csv.gz) into a DataFrame, reporting `on_progress(bytes_read, size, rows_read)`;
     every failure a user can cause becomes a PipelineError.
 
     Columns whose names match `uint8_columns` (image pixels) are parsed straight into uint8,
@@ -87,7 +87,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int], None] | None = None,
     return frame
 
 
-def _read(path: Path, separator: str, on_progress: Callable[[int, int], None] | None,
+def _read(path: Path, separator: str, on_progress: Callable[[int, int, int], None] | None,
           **options: Any) -> pd.DataFrame | None:
     """pandas' read of the whole file (None when it has no rows). A file over CHUNKED_BYTES is
     read in chunks, reporting progress after each; a smaller one in one go, which is faster."""
@@ -99,15 +99,16 @@ def _read(path: Path, separator: str, on_progress: Callable[[int, int], None] | 
         frame = pd.read_csv(path, **options)
         faults.point("read")
         if on_progress:
-            on_progress(size, size)
+            on_progress(size, size, len(frame))
         return frame if len(frame) else None
     with open(path, "rb") as handle:
-        chunks = []
+        chunks, rows = [], 0
         for chunk in pd.read_csv(handle, chunksize=CHUNK_ROWS, **options):
             chunks.append(chunk)
+            rows += len(chunk)
             faults.point("read")
             if on_progress:
-                on_progress(handle.tell(), size)
+                on_progress(handle.tell(), size, rows)
     return pd.concat(chunks, ignore_index=True) if chunks else None
 
 

@@ -1,19 +1,33 @@
-"""Reports written to reports/: the validation metrics as JSON."""
+"""Reports written to reports/: the validation metrics as JSON, and the visual report (PNG
+plots, the training history as CSV, and index.html bundling them).
+
+Matplotlib draws without a display (Agg) and is imported only when a report is drawn. Every
+file is written atomically, index.html last: a report without it is incomplete and drawn again.
+"""
 
 from __future__ import annotations
 
+import html
+import io
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pipeline.cache import atomic_write_bytes
 
+INDEX = "index.html"
+MISTAKES = 24  # the grid of most confident mistakes
+TOP_FEATURES = 20
+
 
 def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
-    """Validation metrics as plain JSON-able values, recall keyed by the original class."""
+    """Validation metrics as plain JSON-able values, precision and recall keyed by the original class."""
     classes = [c.item() for c in metrics["classes"]]
-    return {
+    record = {
         "accuracy": float(metrics["accuracy"]),
         "log_loss": float(metrics["log_loss"]),
         "n_val": int(metrics["n_val"]),
@@ -21,8 +35,203 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
         "recall": {str(c): float(r) for c, r in zip(classes, metrics["recall"])},
         "confusion_matrix": metrics["confusion"].tolist(),
     }
+    if "precision" in metrics:
+        record["precision"] = {str(c): float(p) for c, p in zip(classes, metrics["precision"])}
+    return record
 
 
 def write_metrics(metrics: dict[str, np.ndarray], path: Path) -> None:
     """Save `reports/metrics.json` atomically."""
     atomic_write_bytes(path, json.dumps(metrics_record(metrics), indent=2).encode())
+
+
+@dataclass
+class ReportData:
+    """What the report shows, gathered from the cache by the runner."""
+
+    metrics: dict[str, np.ndarray]  # the validate stage's outputs
+    history: dict[str, np.ndarray]  # per-epoch loss, accuracy, val_loss, val_accuracy (may be empty)
+    best_epoch: int
+    model: str
+    truth: np.ndarray  # the held-out rows' class codes
+    images: np.ndarray | None  # the held-out images (N, H, W, C), None for vectors
+    feature_names: list[str]
+
+
+def report_key(folder: Path) -> str | None:
+    """The key recorded in the report's index.html, or None when there is none."""
+    try:
+        head = (folder / INDEX).read_text(encoding="utf-8")[:600]
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r'<meta name="pipeline-key" content="(\w+)">', head)
+    return found.group(1) if found else None
+
+
+def write_report(data: ReportData, folder: Path, key: str) -> Path:
+    """Draw every plot into `folder`, write history.csv, then index.html recording `key`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes = [str(c) for c in data.metrics["classes"]]
+    sections: list[str] = []
+    plots = [
+        ("learning_curves.png", "Learning curves", _learning_curves(plt, data)),
+        ("confusion_matrix.png", "Confusion matrix (held-out rows)", _confusion(plt, data.metrics, classes)),
+        ("per_class.png", "Precision and recall per class", _per_class(plt, data.metrics, classes)),
+        ("mistakes.png", "Most confident mistakes", _mistakes(plt, data, classes)),
+        ("feature_importance.png", "Permutation feature importance (drop in validation accuracy)",
+         _importance(plt, data)),
+    ]
+    for name, title, figure in plots:
+        if figure is None:
+            continue
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        atomic_write_bytes(folder / name, buffer.getvalue())
+        sections.append(f'<h2>{html.escape(title)}</h2>\n<img src="{name}" alt="{html.escape(title)}">')
+        if name == "per_class.png":
+            sections.append(_class_table(data.metrics, classes))
+    if data.history:
+        import pandas as pd
+
+        frame = pd.DataFrame({k: np.asarray(v) for k, v in data.history.items()})
+        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+        atomic_write_bytes(folder / "history.csv", frame.to_csv(index=False).encode())
+    index = folder / INDEX
+    atomic_write_bytes(index, _page(data, key, sections).encode())
+    return index
+
+
+def _learning_curves(plt: Any, data: ReportData) -> Any:
+    if "loss" not in data.history:
+        return None
+    epochs = np.arange(1, len(data.history["loss"]) + 1)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            if prefix + metric in data.history:
+                ax.plot(epochs, data.history[prefix + metric], marker="." if len(epochs) <= 30 else None,
+                        label=label)
+        if data.best_epoch:
+            ax.axvline(data.best_epoch, color="grey", linestyle="--", label=f"kept: epoch {data.best_epoch}")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if metric == "loss":
+            ax.set_yscale("log")  # the late epochs' gains stay visible
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return figure
+
+
+def _confusion(plt: Any, metrics: dict[str, np.ndarray], classes: list[str]) -> Any:
+    counts = metrics["confusion"]
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # colour: share of the true class
+    side = min(4 + 0.45 * len(classes), 18)
+    figure, ax = plt.subplots(figsize=(side + 1.5, side))
+    shown = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(classes))
+    ax.set_xticks(ticks, [_short(c) for c in classes], rotation=90 if len(classes) > 10 else 0)
+    ax.set_yticks(ticks, [_short(c) for c in classes])
+    ax.set(xlabel="predicted", ylabel="true")
+    if len(classes) <= 30:
+        for (i, j), count in np.ndenumerate(counts):
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+    figure.colorbar(shown, ax=ax, label="share of the true class")
+    return figure
+
+
+def _per_class(plt: Any, metrics: dict[str, np.ndarray], classes: list[str]) -> Any:
+    if "precision" not in metrics:
+        return None
+    rows = np.arange(len(classes))
+    figure, ax = plt.subplots(figsize=(8, 1.5 + 0.35 * len(classes)))
+    ax.barh(rows - 0.2, metrics["precision"], height=0.4, label="precision")
+    ax.barh(rows + 0.2, metrics["recall"], height=0.4, label="recall")
+    ax.set_yticks(rows, [_short(c) for c in classes])
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1.05), xlabel="on the held-out rows")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    return figure
+
+
+def _mistakes(plt: Any, data: ReportData, classes: list[str]) -> Any:
+    if data.images is None:
+        return None
+    probs = data.metrics["probs"]
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != data.truth)
+    if not len(wrong):
+        return None
+    wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")][:MISTAKES]
+    columns = min(8, len(wrong))
+    grid_rows = -(-len(wrong) // columns)
+    figure, axes = plt.subplots(grid_rows, columns, figsize=(1.7 * columns, 2.1 * grid_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, wrong):
+        image = data.images[row]
+        if image.shape[-1] == 3:
+            ax.imshow(np.clip(image, 0, 1))
+        else:
+            ax.imshow(image[..., 0], cmap="gray_r")
+        ax.set_title(f"true {_short(classes[data.truth[row]])}\npred {_short(classes[predicted[row]])} "
+                     f"({probs[row, predicted[row]]:.2f})", fontsize=8)
+    return figure
+
+
+def _importance(plt: Any, data: ReportData) -> Any:
+    if "importance_mean" not in data.metrics:
+        return None
+    mean, std = data.metrics["importance_mean"], data.metrics["importance_std"]
+    top = np.argsort(-mean, kind="stable")[:TOP_FEATURES]
+    figure, ax = plt.subplots(figsize=(8, 1.5 + 0.35 * len(top)))
+    ax.barh(np.arange(len(top)), mean[top], xerr=std[top], color="tab:green")
+    ax.set_yticks(np.arange(len(top)), [_short(data.feature_names[i], 24) for i in top])
+    ax.invert_yaxis()
+    ax.set(xlabel="drop in validation accuracy when the feature is shuffled")
+    ax.grid(axis="x", alpha=0.3)
+    return figure
+
+
+def _class_table(metrics: dict[str, np.ndarray], classes: list[str]) -> str:
+    support = metrics["confusion"].sum(axis=1)
+    rows = "".join(
+        f"<tr><td>{html.escape(c)}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{n}</td></tr>"
+        for c, p, r, n in zip(classes, metrics["precision"], metrics["recall"], support)
+    )
+    return ("<table><tr><th>class</th><th>precision</th><th>recall</th><th>held-out rows</th></tr>"
+            f"{rows}</table>")
+
+
+def _page(data: ReportData, key: str, sections: list[str]) -> str:
+    m = data.metrics
+    summary = (f"<p>Model <b>{html.escape(data.model)}</b>; validation accuracy <b>{float(m['accuracy']):.4f}</b>, "
+               f"log loss {float(m['log_loss']):.4f}, on {int(m['n_val'])} held-out rows"
+               + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
+                  if "loss" in data.history else ".") + "</p>")
+    files = " · ".join(f'<a href="{name}">{name}</a>' for name in ("metrics.json", "history.csv")
+                       if name == "metrics.json" or data.history)
+    body = "\n".join(sections)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><meta name="pipeline-key" content="{key}">
+<title>Validation report</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}img{{max-width:100%}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style>
+</head><body>
+<h1>Validation report</h1>
+{summary}
+<p>{files}</p>
+{body}
+</body></html>
+"""
+
+
+def _short(text: str, width: int = 12) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -45,6 +45,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "validate": ("stages/validate.py",),
     "predict": ("stages/predict.py",),
 }
+HISTORY = ("loss", "accuracy", "val_loss", "val_accuracy")  # train's per-epoch record, in the report
 SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
@@ -65,8 +66,9 @@ class Reporter:
     def epoch(self, label: str, logs: dict[str, float]) -> None:
         """One finished epoch; `label` reads like "net 2/3 epoch 4/20"."""
 
-    def progress(self, task: str, done: int, total: int) -> None:
-        """Long work: `done` of `total` units (bytes, batches) of `task`."""
+    def progress(self, task: str, done: int, total: int, detail: str = "") -> None:
+        """Long work: `done` of `total` units (bytes, batches) of `task`; `detail` says more
+        (rows per second, the running loss)."""
 
 
 @dataclass(frozen=True)
@@ -210,8 +212,7 @@ class Runner:
 
         self._check_out(out)
         self.run("train")
-        task = f"reading {path.name}"
-        frame = io.read_csv(path, lambda done, size: self.report.progress(task, done, size), PIXEL)
+        frame = io.read_csv(path, self._reading(path), PIXEL)
         info = self.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
         stats = self.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
         fill = info["fill"] if info["fill"].size else None
@@ -222,6 +223,17 @@ class Runner:
                                   str(info["label_column"]))
         io.write_csv(result, out)
         return result
+
+    def _reading(self, path: Path) -> Callable[[int, int, int], None]:
+        """Progress of reading a CSV: bytes, and the rows so far and per second."""
+        started = time.perf_counter()
+
+        def progress(done: int, size: int, rows: int) -> None:
+            rate = rows / max(time.perf_counter() - started, 1e-6)
+            self.report.progress(f"reading {path.name} ({size / 1e6:.1f} MB)", done, size,
+                                 f"{rows:,} rows, {rate:,.0f} rows/s")
+
+        return progress
 
     def _check_out(self, out: Path) -> None:
         """Fail before any work when `out` cannot be written."""
@@ -285,8 +297,7 @@ class Runner:
         train_path, test_path = self._raw_paths()
         frames = []
         for path in (train_path, test_path):
-            task = f"reading {path.name} ({path.stat().st_size / 1e6:.1f} MB)"
-            frames.append(io.read_csv(path, lambda done, size: self.report.progress(task, done, size), PIXEL))
+            frames.append(io.read_csv(path, self._reading(path), PIXEL))
             self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
         result = _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
         for note in result["notes"]:
@@ -389,6 +400,37 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write {exc.filename} ({exc.strerror}); make its folder writable") from None
         return None
+
+    def report_html(self, force: bool = False) -> Path | None:
+        """Bring the visual report in reports/ up to date with the validated model (drawing
+        it only when the validate stage or reports.py changed, or `force`); returns its
+        index.html when it was drawn."""
+        from pipeline import reports
+
+        self.run("validate")
+        folder = self.config.reports_dir
+        key = cache.digest({"validate": self.key("validate"),
+                            "code": cache.source_digest(Path(__file__).parent / "reports.py")})
+        if not force and reports.report_key(folder) == key:
+            return None
+        trained = self.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
+        ingested = self.outputs("ingest", ("y", "feature_names"))
+        val_idx = self.outputs("split", ("val_idx",))["val_idx"]
+        x = self.outputs("preprocess", ("x",))["x"]
+        data = reports.ReportData(
+            metrics=self.outputs("validate"),
+            history={k: trained[f"history_{k}"] for k in HISTORY if f"history_{k}" in trained},
+            best_epoch=int(trained.get("best_epoch", 0)),
+            model=str(trained["arch"]),
+            truth=ingested["y"][val_idx],
+            images=x[val_idx] if x.ndim == 4 else None,
+            feature_names=[str(f) for f in ingested["feature_names"]],
+        )
+        try:
+            return reports.write_report(data, folder, key)
+        except OSError as exc:
+            raise PipelineError(f"cannot write {exc.filename or folder} ({exc.strerror}); make {folder} "
+                                f"writable") from None
 
     def exported(self, name: str) -> Path | None:
         """The file the stage's cached run exported (models/model.keras, reports/metrics.json)."""

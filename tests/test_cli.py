@@ -322,3 +322,42 @@ def test_config_shows_each_value_and_its_source(tmp_path: Path, monkeypatch: pyt
     assert rows["split.seed"] == rows["train.seed"] == ["3", "--seed"]
     assert rows["train.preset"] == ['"default"', "default"]
     assert not (tmp_path / "data").exists()  # it only reads
+
+
+def _pngs() -> dict[str, tuple[int, ...]]:
+    from matplotlib.image import imread
+
+    return {p.name: imread(p).shape for p in Path("reports").glob("*.png")}
+
+
+def test_run_all_draws_the_report_once_and_report_redraws_it(competition: Path) -> None:
+    first = invoke("run-all", *FAST)
+    assert first.code == 0, first.output
+    assert "report: reports/index.html" in first.output
+    pngs = _pngs()
+    assert {"learning_curves.png", "confusion_matrix.png", "per_class.png"} <= set(pngs)
+    assert all(len(shape) == 3 and shape[0] > 100 and shape[1] > 100 for shape in pngs.values()), pngs
+    metrics = json.loads(Path("reports/metrics.json").read_text())
+    assert ("mistakes.png" in pngs) == (metrics["accuracy"] < 1)  # the grid shows only real mistakes
+    assert "feature_importance.png" not in pngs  # images, not tabular features
+    index = Path("reports/index.html").read_text()
+    assert all(f'src="{name}"' in index for name in pngs)
+    history = pd.read_csv("reports/history.csv")
+    assert history.columns.tolist() == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert history["epoch"].tolist() == [1]
+
+    drawn = Path("reports/index.html").stat().st_mtime_ns
+    again = invoke("run-all", *FAST)
+    assert again.code == 0 and "report:" not in again.output
+    assert Path("reports/index.html").stat().st_mtime_ns == drawn
+
+    forced = invoke("report", *FAST)
+    assert forced.code == 0 and forced.ran == [] and "wrote reports/index.html" in forced.output
+    assert Path("reports/index.html").stat().st_mtime_ns > drawn
+
+
+def test_error_text_in_square_brackets_is_printed_as_written(workdir: Path) -> None:
+    Path("pipeline.toml").write_text("[trian]\nepochs = 1\n")
+    result = invoke("status")
+    assert result.code == 2
+    assert "unknown section [trian]" in result.output

@@ -16,11 +16,12 @@ def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path, mo
     monkeypatch.setattr(io, "CHUNKED_BYTES", 1000)  # read in chunks, as big files are
     path = tmp_path / "train.csv"
     path.write_bytes(b'\xef\xbb\xbflabel,pixel0\r\n1,"7"\r\n' + b"0,3\r\n" * 2 * io.CHUNK_ROWS)
-    seen: list[tuple[int, int]] = []
-    frame = io.read_csv(path, lambda done, size: seen.append((done, size)))
+    seen: list[tuple[int, int, int]] = []
+    frame = io.read_csv(path, lambda done, size, rows: seen.append((done, size, rows)))
     assert frame.columns.tolist() == ["label", "pixel0"] and len(frame) == 2 * io.CHUNK_ROWS + 1
     assert frame["pixel0"].iloc[0] == 7
-    assert len(seen) >= 2 and seen[-1] == (path.stat().st_size, path.stat().st_size)
+    assert len(seen) >= 2 and seen[-1] == (path.stat().st_size, path.stat().st_size, len(frame))
+    assert [rows for _, _, rows in seen] == sorted({rows for _, _, rows in seen})  # rows so far, growing
 
     packed = tmp_path / "test.csv.gz"
     packed.write_bytes(gzip.compress(b"pixel0\n1\n2\n"))

@@ -107,6 +107,9 @@ def test_layout_works_with_no_configuration(workdir: Path, layout: str) -> None:
         assert "test.csv: column 'photographer' is not in train.csv; ignored" in result.output
     if layout == "30 numeric columns":
         assert "kept" in result.output  # the tabular models, not a CNN
+        assert invoke("report", *FAST).code == 0
+        reports = {p.name for p in Path("reports").iterdir()}
+        assert "feature_importance.png" in reports and "mistakes.png" not in reports
 
 
 def test_gzip_bom_crlf_quoted_numbers_and_float_labels(workdir: Path) -> None:
