@@ -195,10 +195,12 @@ def test_train_reports_progress() -> None:
     train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), 3,
           TrainParams(model="mlp", epochs=2, batch_size=10),
           on_epoch=lambda label, logs: epochs.append((label, sorted(logs))),
-          on_batch=lambda label, done, total: batches.append((label, done, total)))
+          on_batch=lambda task, done, total, detail: batches.append((task, done, total, detail)))
     assert [e[0] for e in epochs] == ["epoch 1/2", "epoch 2/2"]
     assert "val_accuracy" in epochs[0][1]
-    assert batches[0] == ("epoch 1/2", 1, 3) and batches[-1] == ("epoch 2/2", 3, 3)
+    assert [b[:3] for b in batches] == [("training", done, 6) for done in range(1, 7)]  # one bar, both epochs
+    assert batches[0][3].startswith("epoch 1/2  loss ") and "val_acc" not in batches[0][3]
+    assert batches[-1][3].startswith("epoch 2/2  loss ") and "  val_acc " in batches[-1][3]
 
 
 def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from pipeline.config import PRESETS, TrainParams, parse_duration
 from pipeline.errors import PipelineError
 
 EpochHook = Callable[[str, dict[str, float]], None]
-BatchHook = Callable[[str, int, int], None]
+BatchHook = Callable[[str, int, int, str], None]
 TF_CONFIG_SHAPE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                    '"task": {"type": "worker", "index": 0}}')
 _strategies: dict[str, Any] = {}  # one per process: see `_distribution`
@@ -50,8 +50,9 @@ def train(
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs on `val_idx`; with `params.refit`, refit on both.
 
-    `on_epoch(label, logs)` and `on_batch(label, done, total)` report progress, where `label`
-    reads like "net 2/3 epoch 4/20". With a `checkpoints` folder, each Keras network backs
+    `on_epoch(label, logs)` reports each epoch, where `label` reads like "net 2/3 epoch 4/20";
+    `on_batch(task, done, total, detail)` each batch, counted over all of a network's epochs,
+    with the running loss and accuracy in `detail`. With a `checkpoints` folder, each Keras network backs
     up its state there after every epoch and a finished one keeps its weights there, so an
     interrupted call resumes where it stopped; the caller removes the folder afterwards.
     With a `tensorboard` folder, each Keras network writes TensorBoard logs into a subfolder
@@ -347,7 +348,7 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> An
     `plan.epochs` (which the learning-rate schedule and early stopping follow) to what fits."""
 
     class Callback(keras.callbacks.Callback):
-        epoch, started = 0, 0.0
+        epoch, started, validated = 0, 0.0, ""
 
         def on_train_begin(self, logs: Any = None) -> None:
             self.started = time.perf_counter()
@@ -356,8 +357,11 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> An
             self.epoch = epoch + 1
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if plan.on_batch:
-                plan.on_batch(f"{plan.label}epoch {self.epoch}/{plan.epochs}", batch + 1, steps)
+            if plan.on_batch:  # one bar over all epochs, so its time left is the network's
+                running = "".join(f"  {name} {float(logs[key]):.4f}" for key, name in
+                                  (("loss", "loss"), ("accuracy", "acc")) if key in (logs or {}))
+                plan.on_batch(f"{plan.label}training", (self.epoch - 1) * steps + batch + 1, plan.epochs * steps,
+                              f"epoch {self.epoch}/{plan.epochs}{running}{self.validated}")
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if plan.budget and epoch == 0:
@@ -367,6 +371,8 @@ def _ProgressAndBudget(keras: Any, plan: _Plan, steps: int, stopping: Any) -> An
                 plan.epochs = max(1, min(plan.epochs, int(plan.budget // per_epoch)))
                 if stopping is not None:
                     stopping.start_from_epoch = plan.epochs // 2
+            if "val_accuracy" in (logs or {}):
+                self.validated = f"  val_acc {float(logs['val_accuracy']):.4f}"
             if plan.on_epoch:
                 shown = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
                 plan.on_epoch(f"{plan.label}epoch {epoch + 1}/{plan.epochs}", shown)
