@@ -67,9 +67,8 @@ def connect() -> Any:
             api.authenticate()
     except ImportError:
         raise PipelineError(
-            # no square brackets: the CLI prints errors as rich markup, which would eat "[kaggle]"
-            "fetch and submit need the optional kaggle package (this project's `kaggle` extra): "
-            "pip install kaggle"
+            "fetch and submit need the optional kaggle package: pip install kaggle (or this "
+            "project's extra: pip install -e '.[kaggle]')"
         ) from None
     except (Exception, SystemExit) as exc:
         if _is_network(exc):

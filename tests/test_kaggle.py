@@ -304,7 +304,7 @@ INIT_16 = """
 
 def test_missing_extra_is_one_line(workdir: Path, monkeypatch: pytest.MonkeyPatch, no_kaggle_modules: None) -> None:
     monkeypatch.setitem(sys.modules, "kaggle", None)  # import kaggle -> ImportError
-    one_line_error(invoke("fetch", SLUG), "pip install kaggle")
+    one_line_error(invoke("fetch", SLUG), "pip install kaggle (or this project's extra: pip install -e '.[kaggle]')")
     write("data/raw/sample_submission.csv", FILES["sample_submission.csv"])
     write("submissions/submission.csv", GOOD)
     one_line_error(invoke("submit", "-m", "x", "--competition", SLUG), "pip install kaggle")
