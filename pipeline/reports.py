@@ -20,6 +20,8 @@ import numpy as np
 from pipeline.cache import atomic_write_bytes
 
 INDEX = "index.html"
+PLOTS = ("learning_curves.png", "confusion_matrix.png", "per_class.png", "mistakes.png", "feature_importance.png")
+FILES = (*PLOTS, "history.csv", INDEX)  # everything write_report may write, for `pipeline clean`
 MISTAKES = 24  # the grid of most confident mistakes
 TOP_FEATURES = 20
 
@@ -77,15 +79,12 @@ def write_report(data: ReportData, folder: Path, key: str) -> Path:
 
     classes = [str(c) for c in data.metrics["classes"]]
     sections: list[str] = []
-    plots = [
-        ("learning_curves.png", "Learning curves", _learning_curves(plt, data)),
-        ("confusion_matrix.png", "Confusion matrix (held-out rows)", _confusion(plt, data.metrics, classes)),
-        ("per_class.png", "Precision and recall per class", _per_class(plt, data.metrics, classes)),
-        ("mistakes.png", "Most confident mistakes", _mistakes(plt, data, classes)),
-        ("feature_importance.png", "Permutation feature importance (drop in validation accuracy)",
-         _importance(plt, data)),
-    ]
-    for name, title, figure in plots:
+    titles = ("Learning curves", "Confusion matrix (held-out rows)", "Precision and recall per class",
+              "Most confident mistakes", "Permutation feature importance (drop in validation accuracy)")
+    figures = (_learning_curves(plt, data), _confusion(plt, data.metrics, classes),
+               _per_class(plt, data.metrics, classes), _mistakes(plt, data, classes), _importance(plt, data))
+    for name, title, figure in zip(PLOTS, titles, figures):
+        (folder / name).unlink(missing_ok=True)  # no plot left over from an earlier model
         if figure is None:
             continue
         buffer = io.BytesIO()

@@ -260,6 +260,7 @@ def test_data_dir_option_and_clean(workdir: Path) -> None:
     assert invoke("clean", "--data-dir", "comp/data").code == 0
     assert not list((workdir / "comp/data/processed").glob("*.npz"))
     assert not Path("models/model.keras").exists()
+    assert not Path("reports").exists() or not list(Path("reports").iterdir())
     assert sorted(p.name for p in raw.iterdir()) == ["test.csv", "train.csv"]
 
 
