@@ -208,7 +208,7 @@ def test_cached_run_and_status_do_not_import_tensorflow(competition: Path, comma
         "import sys; from pipeline.cli import app\n"
         f"try: app([{command!r}, '--epochs', '1', '--batch-size', '32'])\n"
         "except SystemExit as e: assert e.code == 0, e.code\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'sklearn', 'pandas', 'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
