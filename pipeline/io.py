@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 CHUNK_ROWS = 20_000  # per progress update, in files over CHUNKED_BYTES
 CHUNKED_BYTES = 128 * 2**20
+EDGE_BYTES = 2**16  # read from each end of a file to sample its first and last rows
 
 
 def find_raw(raw_dir: Path, stem: str, required: bool = True) -> Path | None:
@@ -43,24 +44,33 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
 
     Columns whose names match `uint8_columns` (image pixels) are parsed straight into uint8,
     and without pandas' slow `skipinitialspace`: a pixel file reads about 1.6x faster, into
-    an eighth of the memory. When a file does not fit that shortcut (a pixel cell is
-    empty, a fraction or 256, or a column holds text), it is read again without it, so the
-    checks that follow can name the cell."""
+    an eighth of the memory. When the few other columns (a digit label) hold small whole
+    numbers in the first and last rows, the whole file is asked for as uint8, which lets
+    pandas gather the columns into one block: a Digit Recognizer train.csv reads about 1.6x
+    faster than with uint8 for the pixels alone. When a file does not fit a shortcut (a
+    cell is empty, a fraction, 256 or text), it is read again without it, so the checks
+    that follow can name the cell."""
     import pandas as pd  # here, not at the top: the cached path never reads a CSV
 
     separator, names = _header(path)
-    narrow = {name: np.uint8 for name in names if uint8_columns and uint8_columns.fullmatch(name.strip())}
+    narrow = [name for name in names if uint8_columns and uint8_columns.fullmatch(name.strip())]
+    shortcuts: list[Any] = []
+    if narrow:
+        if _small_ints(_edge_rows(path, separator), [i for i, n in enumerate(names) if n not in narrow]):
+            shortcuts.append(np.uint8)
+        shortcuts.append({name: np.uint8 for name in narrow})
     try:
         frame = None
-        if narrow:
+        for dtype in shortcuts:
             try:
                 with warnings.catch_warnings():  # pandas warns before it rejects a cell
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    frame = _read(path, separator, on_progress, dtype=narrow)
+                    frame = _read(path, separator, on_progress, dtype=dtype)
             except (ValueError, OverflowError):
-                pass  # read again below, where the failure gets its message
+                continue  # the next shortcut, or the plain read below, where a failure gets its message
             if frame is not None and not all(isinstance(t, np.dtype) and t.kind in "iuf" for t in frame.dtypes):
                 frame = None  # text cells: read again, skipping the spaces after separators
+            break
         if frame is None:
             frame = _read(path, separator, on_progress, skipinitialspace=True)
     except FileNotFoundError:
@@ -110,6 +120,31 @@ def _read(path: Path, separator: str, on_progress: Callable[[int, int, int], Non
             if on_progress:
                 on_progress(handle.tell(), size, rows)
     return pd.concat(chunks, ignore_index=True) if chunks else None
+
+
+def _edge_rows(path: Path, separator: str) -> list[list[str]]:
+    """The first and last data rows of an uncompressed CSV, split into cells ([] otherwise)."""
+    if path.suffix == ".gz":
+        return []
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(EDGE_BYTES)
+            handle.seek(max(0, path.stat().st_size - EDGE_BYTES))
+            tail = handle.read()
+    except OSError:
+        return []
+    head_lines, tail_lines = head.splitlines(), tail.splitlines()
+    if len(head_lines) < 3 or len(tail_lines) < 2:  # the second line may be cut off: the file is small anyway
+        return []
+    lines = [head_lines[1], tail_lines[-1]]
+    return [next(csv.reader([line.decode("utf-8", "replace")], delimiter=separator), []) for line in lines]
+
+
+def _small_ints(rows: list[list[str]], columns: list[int]) -> bool:
+    """Whether `rows` exist and hold a whole number in 0..255 in each of `columns`."""
+    return bool(rows) and all(
+        i < len(row) and row[i].strip().isdigit() and int(row[i]) <= 255 for row in rows for i in columns
+    )
 
 
 def _open_text(path: Path, **options: Any) -> Any:

@@ -30,23 +30,26 @@ def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path, mo
 
 
 @pytest.mark.parametrize(
-    ("body", "pixel_dtype"),
+    ("body", "label_dtype", "pixel_dtype"),
     [
-        ("label, pixel0 ,pixel1\n3, 7 ,255\n4,0,0\n", "uint8"),  # spaces around numbers: the shortcut
-        ("label,pixel0,pixel1\n3,7,256\n4,0,0\n", "int64"),  # 256 is no uint8: read again
-        ("label,pixel0,pixel1\n3,7,\n4,0,0\n", "float64"),  # an empty pixel: read again
-        ("label,pixel0,pixel1\n cat,7,255\n dog,0,0\n", "int64"),  # text: read again, spaces skipped
+        ("label, pixel0 ,pixel1\n3, 7 ,255\n4,0,0\n", "uint8", "uint8"),  # spaces around numbers: the shortcut
+        ("label,pixel0,pixel1\n3,7,255\n300,0,0\n4,1,1\n", "int64", "uint8"),  # a label over 255 mid-file
+        ("id,pixel0,pixel1\n1,7,255\n" + "".join(f"{i},0,0\n" for i in range(2, 302)), "int64", "uint8"),  # ids
+        ("label,pixel0,pixel1\n3,7,256\n4,0,0\n", "int64", "int64"),  # 256 is no uint8: read again
+        ("label,pixel0,pixel1\n3,7,\n4,0,0\n", "int64", "float64"),  # an empty pixel: read again
+        ("label,pixel0,pixel1\n cat,7,255\n dog,0,0\n", "str", "int64"),  # text: read again, spaces skipped
     ],
 )
 def test_pixel_columns_read_as_uint8_when_they_fit_and_as_before_otherwise(
-    tmp_path: Path, body: str, pixel_dtype: str
+    tmp_path: Path, body: str, label_dtype: str, pixel_dtype: str
 ) -> None:
     path = tmp_path / "train.csv"
     path.write_text(body)
     fast = io.read_csv(path, uint8_columns=re.compile(r"pixel\d+"))
     plain = io.read_csv(path)
-    assert fast.columns.tolist() == plain.columns.tolist() == ["label", "pixel0", "pixel1"]
-    assert str(fast["pixel1"].dtype) == pixel_dtype
+    first = plain.columns[0]
+    assert fast.columns.tolist() == plain.columns.tolist() == [first, "pixel0", "pixel1"]
+    assert (str(fast[first].dtype), str(fast["pixel1"].dtype)) == (label_dtype, pixel_dtype)
     assert fast.astype(str).equals(plain.astype(str))
 
 
