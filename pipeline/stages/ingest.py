@@ -50,10 +50,10 @@ def ingest(
     dtype = np.uint8 if _fits_uint8(x) and _fits_uint8(x_test) else np.float32
 
     return {
-        "X": x.astype(dtype),
+        "X": x.astype(dtype, copy=False),
         "y": y,
         "classes": classes,
-        "X_test": x_test.astype(dtype),
+        "X_test": x_test.astype(dtype, copy=False),
         "test_ids": ids_of(test, id_column, test_name),
         "feature_names": np.array([str(c) for c in features]),
         "id_column": np.array(id_column),
