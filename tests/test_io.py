@@ -38,6 +38,7 @@ def test_reads_bom_crlf_quoted_numbers_and_gzip_with_progress(tmp_path: Path, mo
         ("label,pixel0,pixel1\n3,7,256\n4,0,0\n", "int64", "int64"),  # 256 is no uint8: read again
         ("label,pixel0,pixel1\n3,7,\n4,0,0\n", "int64", "float64"),  # an empty pixel: read again
         ("label,pixel0,pixel1\n cat,7,255\n dog,0,0\n", "str", "int64"),  # text: read again, spaces skipped
+        ("label,pixel0,pixel1\n\u00b2,7,255\n4,0,0\n", "str", "int64"),  # a digit Python's int() refuses
     ],
 )
 def test_pixel_columns_read_as_uint8_when_they_fit_and_as_before_otherwise(
