@@ -134,7 +134,7 @@ def _edge_rows(path: Path, separator: str) -> list[list[str]]:
     except OSError:
         return []
     head_lines, tail_lines = head.splitlines(), tail.splitlines()
-    if len(head_lines) < 3 or len(tail_lines) < 2:  # the second line may be cut off: the file is small anyway
+    if len(head_lines) < 3 or len(tail_lines) < 2:  # a tiny file, or rows so long the sample cuts one
         return []
     lines = [head_lines[1], tail_lines[-1]]
     return [next(csv.reader([line.decode("utf-8", "replace")], delimiter=separator), []) for line in lines]
