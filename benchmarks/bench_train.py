@@ -9,7 +9,8 @@ epoch at a time, in turns, so that a slow spell of the machine hits all rows ali
   Keras layers and a prefetching tf.data pipeline;
 - the pipeline's default CNN as the train stage builds it (bfloat16 mixed precision where the
   CPU computes it natively), and the levers measured for it: float32, a 16-filter first
-  conv, a 128-filter conv added at a quarter resolution, pooling after batch norm and ReLU
+  conv, the previous default's layout (one conv at full resolution, two at half), a
+  128-filter conv added at a quarter resolution, pooling after batch norm and ReLU
   (the usual order) instead of before, numpy arrays handed to Keras, batch 64 and 256, XLA
   `jit_compile`, no augmentation, augmentation in the tf.data pipeline instead of the model;
 - the best preset's cnn_large;
@@ -112,7 +113,9 @@ def main() -> None:
         f"pipeline default CNN ({shipped}), tf.data, batch 128": (pipeline_cnn, batches(128), {}),
         "  lever: float32 throughout": (lambda: pipeline_cnn(precision="float32"), batches(128), {}),
         "  lever: 16-filter first conv, not 32":
-            (lambda: pipeline_cnn(blocks=((16, True), *models.CNN_BLOCKS[1:])), batches(128), {}),
+            (lambda: pipeline_cnn(blocks=((16, False), *models.CNN_BLOCKS[1:])), batches(128), {}),
+        "  lever: one conv at full resolution, two at half":
+            (lambda: pipeline_cnn(blocks=((32, True), (64, False), (64, True))), batches(128), {}),
         "  lever: a 128-filter conv added at 7 pixels":
             (lambda: pipeline_cnn(blocks=(*models.CNN_BLOCKS, (128, False))), batches(128), {}),
         "  lever: pooling after batch norm and ReLU, not before":
