@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import shutil
 import sys
 import time
@@ -387,7 +388,17 @@ def _print_metrics(runner: Runner) -> None:
 
 
 def main() -> None:
-    app(prog_name="pipeline")
+    try:
+        app(prog_name="pipeline")
+    except SystemExit as done:
+        if done.code != 130:
+            raise
+        # Interrupted: everything worth keeping is on disk, so leave without Python's
+        # teardown, which can crash (SIGSEGV) under TensorFlow threads an interrupted fit
+        # left running.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 if __name__ == "__main__":

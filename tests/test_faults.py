@@ -162,8 +162,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
     wait_for(process, "epoch 1/500")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert err.strip() == "interrupted; cached stages are kept"
+    assert (process.returncode, err.strip()) == (130, "interrupted; cached stages are kept")
     assert (root / "data/processed/split.npz").exists() and not (root / "data/processed/train.npz").exists()
 
 
