@@ -89,7 +89,7 @@ STAGE_OPTIONS = [
     _option("val_fraction", float,
             f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
     _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
-    _option("preset", str, "fast (about a minute), default, or best (an ensemble) [default: default]."),
+    _option("preset", str, "fast (about a minute), default, or best (an ensemble, with --tta) [default: default]."),
     _option("model", str, "auto, cnn, cnn_large, mlp or hgb [default: auto: the preset's CNN for "
             "images (cnn_large for best), the better of mlp and hgb on validation for vectors]."),
     _option("epochs", int, "Most epochs to train; early stopping may end sooner "
@@ -105,7 +105,7 @@ STAGE_OPTIONS = [
             "all GPUs of this machine, or the machines in TF_CONFIG; --batch-size is the global batch "
             "[default: auto: mirrored with 2+ GPUs, else one]."),
     _option("tta", bool, "Test-time augmentation: average each image's prediction with "
-            f"{TTA_VIEWS} augmented copies, in validate and predict [default: no]."),
+            f"{TTA_VIEWS} augmented copies, in validate and predict [default: with --preset best only]."),
 ]
 
 

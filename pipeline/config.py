@@ -60,20 +60,21 @@ class TrainParams:
 class PredictParams:
     """Read by both validate and predict, so the validation score measures what predict does."""
 
-    tta: bool = False  # also average TTA_VIEWS augmented copies of each image
+    tta: bool = False  # also average TTA_VIEWS augmented copies of each image; on for the best preset
 
 
 @dataclass(frozen=True)
 class Preset:
     """How much training a preset buys: about `images` training images seen per network
     (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
-    `image_model` when --model is auto and the data are images."""
+    `image_model` when --model is auto and the data are images; `tta` unless --no-tta."""
 
     images: int
     min_epochs: int
     max_epochs: int
     ensemble: int
     image_model: str = "cnn"
+    tta: bool = False
 
     def epochs(self, n_train: int) -> int:
         return max(self.min_epochs, min(self.max_epochs, round(self.images / max(n_train, 1))))
@@ -82,7 +83,7 @@ class Preset:
 PRESETS = {
     "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
     "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1),
-    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large"),
+    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large", tta=True),
 }
 
 
@@ -159,6 +160,10 @@ def load_config(
     if data_dir:
         sources["data_dir"] = "option"
 
+    preset = merged["train"].get("preset", TrainParams.preset)
+    if isinstance(preset, str) and preset in PRESETS and PRESETS[preset].tta and "tta" not in merged["predict"]:
+        merged["predict"]["tta"] = True
+        sources["predict.tta"] = "preset"
     sections = {name: _build(name, SECTIONS[name](), values) for name, values in merged.items()}
     config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections, sources=sources)
     _check(config)

@@ -43,6 +43,20 @@ def test_tta_is_one_setting_for_validate_and_predict(tmp_path: Path) -> None:
     assert "tta" not in config.section("train")
 
 
+def test_the_best_preset_turns_tta_on_unless_told_otherwise(tmp_path: Path) -> None:
+    none = tmp_path / "none.toml"
+    assert load_config(config_file=none).predict.tta is False
+    best = load_config({"train": {"preset": "best"}}, config_file=none)
+    assert best.predict.tta is True and best.sources["predict.tta"] == "preset"
+    assert load_config({"train": {"preset": "best"}, "predict": {"tta": False}}, config_file=none).predict.tta is False
+    file = tmp_path / "pipeline.toml"
+    file.write_text('[train]\npreset = "best"\n[predict]\ntta = false\n')
+    assert load_config(config_file=file).predict.tta is False
+    file.write_text('[train]\npreset = ["best"]\n')
+    with pytest.raises(PipelineError, match="is unknown"):  # a clear error, not a TypeError
+        load_config(config_file=file)
+
+
 def test_the_default_epochs_and_ensemble_are_the_presets_choice(tmp_path: Path) -> None:
     train = load_config(config_file=tmp_path / "none.toml").train
     assert (train.preset, train.epochs, train.ensemble, train.refit) == ("default", 0, 0, False)
