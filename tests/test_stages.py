@@ -16,7 +16,7 @@ from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
 from pipeline.stages.preprocess import preprocess
 from pipeline.stages.split import split
-from pipeline.stages.train import train
+from pipeline.stages.train import _early_stopping, train
 from pipeline.stages.validate import validate
 from pipeline.submission import build_submission
 
@@ -185,6 +185,26 @@ def test_train_returns_weights_and_history(trained: dict) -> None:
     assert any(k.startswith("member0_weight_") for k in model)
     assert not any(k.startswith(("member1_", "refit")) for k in model)
     assert len(model["history_val_loss"]) == 2 and 1 <= int(model["best_epoch"]) <= 2
+
+
+def test_early_stopping_keeps_the_latest_epoch_within_a_standard_error_of_the_best() -> None:
+    keras = load_keras()
+    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    stopping = _early_stopping(keras, epochs=8, n_val=400)  # judged from the 5th epoch, patience 3
+    stopping.set_model(net)
+    stopping.on_train_begin()
+    # (val_loss, val_accuracy) per epoch: loss is lowest at the 4th, accuracy highest at the
+    # 6th (0.95, standard error 0.011 on 400 rows), the 7th within it, the 8th and 9th not
+    history = [(0.5, 0.80), (0.4, 0.85), (0.3, 0.86), (0.2, 0.90), (0.25, 0.91), (0.3, 0.95),
+               (0.35, 0.945), (0.4, 0.93), (0.45, 0.92), (0.5, 0.97)]
+    for epoch, (loss, acc) in enumerate(history):
+        net.layers[0].kernel.assign(np.full((2, 2), epoch, dtype="float32"))
+        stopping.on_epoch_end(epoch, {"val_loss": loss, "val_accuracy": acc})
+        if stopping.stopped_epoch:
+            break
+    stopping.on_train_end()
+    assert stopping.stopped_epoch == 8  # three epochs without a new best
+    assert stopping.best_epoch == 6 and net.get_weights()[0][0, 0] == 6  # the 7th's weights, restored
 
 
 def test_train_reports_progress() -> None:
