@@ -303,27 +303,28 @@ def _fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val
 def _early_stopping(keras: Any, epochs: int, n_val: int) -> Any:
     """Keras' EarlyStopping on validation accuracy, judged from the second half of the decay
     on (earlier, high-rate epochs are never the ones to keep, and stopping there would skip
-    the low-rate epochs that gain most), restoring the weights of the latest epoch within one
-    standard error (sqrt(p (1 - p) / n_val)) of the best accuracy seen: epochs closer than
-    that are a coin toss on `n_val` rows, and the later one has trained at a lower rate.
-    Patience counts the epochs since the best rose.
+    the low-rate epochs that gain most). An epoch within one standard error
+    (sqrt(p (1 - p) / n_val)) of the best accuracy so far counts as good as the best: epochs
+    closer than that are a coin toss on `n_val` rows, and the later one has trained at a lower
+    rate. Training stops after `patience` epochs in a row below that, and the latest good
+    epoch's weights are restored.
 
     Not validation loss: it bottoms out while accuracy still climbs, and on Fashion-MNIST it
     kept epoch 12 of 22 (0.9319 on test, where epoch 21 scores 0.9397). Nor the highest
-    accuracy alone: it kept epoch 18 of 22 for 0.0016 more on validation, 0.9361 on test
-    against epoch 22's 0.9402."""
+    accuracy alone: it kept epoch 18 of 22 for 0.0016 more on validation (0.9361 on test,
+    against epoch 22's 0.9402), and on 400 rows, where accuracy moves in steps of 0.0025, it
+    stopped a 100-epoch run at epoch 77 on a plateau."""
 
     class Callback(keras.callbacks.EarlyStopping):
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             current = (logs or {}).get(self.monitor)
             if current is None or epoch < self.start_from_epoch:
                 return
-            if self.best is None or current > self.best:
-                self.best, self.wait = current, 0
+            self.best = current if self.best is None else max(self.best, current)
+            if current >= self.best - math.sqrt(self.best * (1 - self.best) / n_val):
+                self.best_epoch, self.best_weights, self.wait = epoch, self.model.get_weights(), 0
             else:
                 self.wait += 1
-            if current >= self.best - math.sqrt(self.best * (1 - self.best) / n_val):
-                self.best_epoch, self.best_weights = epoch, self.model.get_weights()
             if self.wait >= self.patience:
                 self.stopped_epoch = epoch
                 self.model.stop_training = True
