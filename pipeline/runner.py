@@ -41,7 +41,8 @@ CODE: dict[str, tuple[str, ...]] = {
     "ingest": ("stages/ingest.py", "io.py"),
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
-    "train": ("stages/train.py", "models.py", "config.py"),  # config.py: the presets
+    "train": ("stages/train.py", "training/boosting.py", "training/callbacks.py", "training/distribute.py",
+              "training/keras_fit.py", "training/plan.py", "models.py", "config.py"),  # config.py: the presets
     "validate": ("stages/validate.py",),
     "predict": ("stages/predict.py",),
 }

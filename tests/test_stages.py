@@ -16,9 +16,10 @@ from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
 from pipeline.stages.preprocess import preprocess
 from pipeline.stages.split import split
-from pipeline.stages.train import _early_stopping, train
+from pipeline.stages.train import train
 from pipeline.stages.validate import validate
 from pipeline.submission import build_submission
+from pipeline.training.callbacks import early_stopping
 
 
 def test_ingest_pixels_become_uint8_and_test_columns_are_reordered() -> None:
@@ -190,7 +191,7 @@ def test_train_returns_weights_and_history(trained: dict) -> None:
 def test_early_stopping_keeps_the_latest_epoch_within_a_standard_error_of_the_best() -> None:
     keras = load_keras()
     net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    stopping = _early_stopping(keras, epochs=8, n_val=400)  # judged from the 5th epoch, patience 3
+    stopping = early_stopping(keras, epochs=8, n_val=400)  # judged from the 5th epoch, patience 3
     stopping.set_model(net)
     stopping.on_train_begin()
     # (val_loss, val_accuracy) per epoch: loss is lowest at the 4th; accuracy is highest at the

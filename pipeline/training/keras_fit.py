@@ -1,0 +1,120 @@
+"""Fitting one Keras network: compiled under the plan's tf.distribute strategy, fed by a
+seeded tf.data pipeline, trained under a cosine learning-rate decay with the callbacks of
+pipeline.training.callbacks; and the wrapper that keeps each finished network in the
+checkpoints folder so that an interrupted train stage resumes. TensorFlow is imported inside
+the functions.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pipeline import cache, models
+from pipeline.config import TrainParams
+from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
+from pipeline.training.plan import Plan
+
+
+def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..., Any]:
+    """`fit` that keeps each finished network in `checkpoints` (and takes it from there on a
+    rerun) and backs up an unfinished one after every epoch."""
+    if checkpoints is None:
+        return lambda *args: fit(*args[:-1])
+
+    def fit_or_resume(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
+                      n_classes: int, params: TrainParams, augment: float, seed: int, plan: Plan,
+                      name: str) -> tuple[Any, dict[str, list[float]], int]:
+        done = checkpoints / f"{name}.npz"
+        try:
+            meta = cache.read_meta(done)
+            if meta is not None:
+                net = models.build(arch, x.shape[1:], n_classes, augment)
+                weights = cache.load(done)
+                net.set_weights([weights[k] for k in sorted(weights)])
+                return net, meta["history"], meta["best"]
+        except (cache.CorruptCache, ValueError, KeyError):
+            pass  # a damaged or foreign file: train this network again
+        net, history, best = fit(arch, x, y, fit_idx, val_idx, n_classes, params, augment, seed, plan,
+                                 backup=checkpoints / name)
+        cache.save(done, {f"w{i:03d}": w for i, w in enumerate(net.get_weights())},
+                   {"history": history, "best": best})
+        return net, history, best
+
+    return fit_or_resume
+
+
+def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
+              n_classes: int, params: TrainParams, augment: float, seed: int,
+              plan: Plan, backup: Path | None = None) -> tuple[Any, dict[str, list[float]], int]:
+    """One network; returns it, its history, and the epoch (from 1) whose weights it kept.
+    With `backup`, Keras' BackupAndRestore saves its state there after every epoch and
+    restores it when the folder already holds one."""
+    keras = models.load_keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    # variables created in the scope are mirrored on every replica; fit then splits each
+    # global batch of params.batch_size rows between them and all-reduces the gradients
+    with (tf.distribute.get_strategy() if plan.strategy is None else plan.strategy).scope():
+        distributed = tf.distribute.has_strategy()  # False for the default strategy
+        net = models.build(arch, x.shape[1:], n_classes, augment, params.precision)
+        for layer in net.layers if distributed else []:
+            # Batch norm over the global batch, as on one device, rather than over each replica's
+            # share: small shares give noisy statistics, and each worker would keep its own
+            # moving averages (so its own model).
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.synchronized = True
+        net.compile(
+            optimizer=keras.optimizers.Adam(params.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    validation = stopping = None
+    if val_idx is not None:
+        validation = batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
+        stopping = early_stopping(keras, plan.epochs, len(val_idx))
+    restore = [] if backup is None else [BackupAndRestore(keras, backup)]
+    callbacks = [
+        *restore,  # first: it sets the starting epoch the others then see
+        keras.callbacks.LearningRateScheduler(
+            lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
+        ),
+        ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size), stopping),
+        *([stopping] if stopping else []),
+        *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
+    ]
+    data = batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed)
+    if not distributed:
+        # Under a strategy, Keras builds the model on a batch of a first iterator, which draws
+        # the first of the per-epoch shuffles; drawing it here too gives every strategy the
+        # same order of rows in every epoch.
+        iter(data)
+    history = net.fit(
+        data,
+        validation_data=validation,
+        epochs=plan.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=0,
+    ).history
+    kept = {k: [float(v) for v in values] for k, values in history.items() if k != "learning_rate"}
+    if stopping is not None and stopping.best_weights is not None:
+        return net, kept, stopping.best_epoch + 1
+    return net, kept, len(kept["loss"])
+
+
+def batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
+    """A shuffling, prefetching tf.data pipeline (seeded, so reruns are identical)."""
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    # Across workers, each keeps its share of the (identically shuffled) rows: in-memory
+    # data has no files to shard by, which TensorFlow would otherwise try first and warn.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
