@@ -26,6 +26,8 @@ from rich.table import Table
 from pipeline.config import SplitParams, TrainParams, load_config
 from pipeline.errors import PipelineError
 from pipeline.models import TTA_VIEWS
+from pipeline.outputs import predict_file, write_submission
+from pipeline.report_run import report_html
 from pipeline.runner import STAGES, Reporter, Runner
 
 app = typer.Typer(
@@ -242,7 +244,7 @@ _stage_command("validate", "Validation metrics; saves reports/metrics.json.")
 def run_all(runner: Runner) -> None:
     """Run ingest through validate, taking fresh stages from the cache, and refresh the
     report in reports/."""
-    drawn = runner.report_html()
+    drawn = report_html(runner)
     _print_metrics(runner)
     if drawn:
         out.print(f"[dim]report: {drawn}[/]", highlight=False)
@@ -253,7 +255,7 @@ def report(runner: Runner) -> None:
     """Draw the visual report of the validated model into reports/ (index.html, learning
     curves, confusion matrix, most confident mistakes, per-class precision and recall,
     feature importance for tabular data, history.csv). run-all keeps it up to date."""
-    drawn = runner.report_html(force=True)
+    drawn = report_html(runner, force=True)
     out.print(f"wrote [bold]{drawn}[/]", highlight=False)
 
 
@@ -268,7 +270,7 @@ def predict(
     ),
 ) -> None:
     """Predict test.csv (or --input FILE) and write a checked submission CSV."""
-    frame = runner.predict_file(input_path, out_path) if input_path else runner.submission(out_path)
+    frame = predict_file(runner, input_path, out_path) if input_path else write_submission(runner, out_path)
     header = ",".join(str(c) for c in frame.columns)
     out.print(f"wrote [bold]{out_path}[/]: {len(frame)} rows, header {header}", highlight=False)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import importlib
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,8 +45,6 @@ CODE: dict[str, tuple[str, ...]] = {
     "validate": ("stages/validate.py",),
     "predict": ("stages/predict.py",),
 }
-HISTORY = ("loss", "accuracy", "val_loss", "val_accuracy")  # train's per-epoch record, in the report
-SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
 
@@ -180,52 +177,7 @@ class Runner:
             status = StageStatus(name, "missing", "cache file unreadable")
         return self._compute(name, status.reason)
 
-    def submission(self, out: Path) -> Any:
-        """Write the checked submission for the cached (or freshly computed) predictions to
-        `out`; returns it as a DataFrame."""
-        from pipeline import io
-        from pipeline.submission import build_submission
-
-        self._check_out(out)
-        self.run("predict")
-        info = self.outputs("ingest", SUBMISSION_FIELDS)
-        sample_path = io.find_raw(self.config.raw_dir, "sample_submission", required=False)
-        frame = build_submission(
-            self.outputs("predict")["probs"],
-            info["classes"],
-            info["test_ids"],
-            str(info["id_column"]),
-            str(info["label_column"]),
-            io.read_csv(sample_path) if sample_path else None,
-            sample_path.name if sample_path else "",
-        )
-        io.write_csv(frame, out)
-        return frame
-
-    def predict_file(self, path: Path, out: Path) -> Any:
-        """Batch prediction: the trained model on any CSV that has train.csv's feature
-        columns, written to `out` like a submission (with `path`'s id column if it has one).
-        Reads only `path` and the cache (training first if it is not fresh)."""
-        from pipeline import io, models
-        from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
-        from pipeline.stages.preprocess import transform
-        from pipeline.submission import build_submission
-
-        self._check_out(out)
-        self.run("train")
-        frame = io.read_csv(path, self._reading(path), PIXEL)
-        info = self.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
-        stats = self.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
-        fill = info["fill"] if info["fill"].size else None
-        x = transform(features_of(frame, info["feature_names"].tolist(), path.name, fill), stats)
-        id_column = id_column_of(frame, self.config.ingest, path.name)
-        probs = models.predict_proba(self.outputs("train"), x, self._predicting, tta=self.config.predict.tta)
-        result = build_submission(probs, info["classes"], ids_of(frame, id_column, path.name), id_column,
-                                  str(info["label_column"]))
-        io.write_csv(result, out)
-        return result
-
-    def _reading(self, path: Path) -> Callable[[int, int, int], None]:
+    def reading(self, path: Path) -> Callable[[int, int, int], None]:
         """Progress of reading a CSV: bytes, and the rows so far and per second."""
         started = time.perf_counter()
 
@@ -235,21 +187,6 @@ class Runner:
                                  f"{rows:,} rows, {rate:,.0f} rows/s")
 
         return progress
-
-    def _check_out(self, out: Path) -> None:
-        """Fail before any work when `out` cannot be written."""
-        if out.is_dir():
-            raise PipelineError(f"--out {out} is a folder; give a file name such as {out}/sub.csv")
-        if self.config.raw_dir.resolve() in out.resolve().parents:
-            raise PipelineError(f"--out {out} is inside {self.config.raw_dir}, which is never written; use submissions/")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            writable = os.access(out.parent, os.W_OK)
-        except OSError:
-            writable = False
-        if not writable:
-            raise PipelineError(f"--out {out}: cannot write in {out.parent}; choose a writable path")
-        cache.remove_stale_temporaries(out.parent)
 
     def _closure(self, target: str) -> list[str]:
         if target not in DEPS:
@@ -298,7 +235,7 @@ class Runner:
         train_path, test_path = self._raw_paths()
         frames = []
         for path in (train_path, test_path):
-            frames.append(io.read_csv(path, self._reading(path), PIXEL))
+            frames.append(io.read_csv(path, self.reading(path), PIXEL))
             self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
         result = _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
         for note in result["notes"]:
@@ -373,14 +310,14 @@ class Runner:
             inputs["train"],
             inputs["ingest"]["classes"],
             self.config.predict.tta,
-            self._predicting,
+            self.predicting,
         )
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"], self.config.predict.tta,
-                                 self._predicting)
+                                 self.predicting)
 
-    def _predicting(self, done: int, total: int) -> None:
+    def predicting(self, done: int, total: int) -> None:
         self.report.progress("predicting", done, total)
 
     # -- files outside the cache: models/model.keras and reports/metrics.json -----------
@@ -401,37 +338,6 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write {exc.filename} ({exc.strerror}); make its folder writable") from None
         return None
-
-    def report_html(self, force: bool = False) -> Path | None:
-        """Bring the visual report in reports/ up to date with the validated model (drawing
-        it only when the validate stage or reports.py changed, or `force`); returns its
-        index.html when it was drawn."""
-        from pipeline import reports
-
-        self.run("validate")
-        folder = self.config.reports_dir
-        key = cache.digest({"validate": self.key("validate"),
-                            "code": cache.source_digest(Path(__file__).parent / "reports.py")})
-        if not force and reports.report_key(folder) == key:
-            return None
-        trained = self.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
-        ingested = self.outputs("ingest", ("y", "feature_names"))
-        val_idx = self.outputs("split", ("val_idx",))["val_idx"]
-        x = self.outputs("preprocess", ("x",))["x"]
-        data = reports.ReportData(
-            metrics=self.outputs("validate"),
-            history={k: trained[f"history_{k}"] for k in HISTORY if f"history_{k}" in trained},
-            best_epoch=int(trained.get("best_epoch", 0)),
-            model=str(trained["arch"]),
-            truth=ingested["y"][val_idx],
-            images=x[val_idx] if x.ndim == 4 else None,
-            feature_names=[str(f) for f in ingested["feature_names"]],
-        )
-        try:
-            return reports.write_report(data, folder, key)
-        except OSError as exc:
-            raise PipelineError(f"cannot write {exc.filename or folder} ({exc.strerror}); make {folder} "
-                                f"writable") from None
 
     def exported(self, name: str) -> Path | None:
         """The file the stage's cached run exported (models/model.keras, reports/metrics.json)."""

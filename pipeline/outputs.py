@@ -1,0 +1,81 @@
+"""Files written from the cached model for users: the checked submission for test.csv, and
+batch prediction of any CSV with train.csv's feature columns. Each brings the stages it needs
+up to date through the runner, then reads their outputs from its cache; --out is checked
+before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline import cache
+from pipeline.config import Config
+from pipeline.errors import PipelineError
+from pipeline.runner import Runner
+
+SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
+
+
+def write_submission(runner: Runner, out: Path) -> Any:
+    """Write the checked submission for the cached (or freshly computed) predictions to
+    `out`; returns it as a DataFrame."""
+    from pipeline import io
+    from pipeline.submission import build_submission
+
+    check_out(runner.config, out)
+    runner.run("predict")
+    info = runner.outputs("ingest", SUBMISSION_FIELDS)
+    sample_path = io.find_raw(runner.config.raw_dir, "sample_submission", required=False)
+    frame = build_submission(
+        runner.outputs("predict")["probs"],
+        info["classes"],
+        info["test_ids"],
+        str(info["id_column"]),
+        str(info["label_column"]),
+        io.read_csv(sample_path) if sample_path else None,
+        sample_path.name if sample_path else "",
+    )
+    io.write_csv(frame, out)
+    return frame
+
+
+def predict_file(runner: Runner, path: Path, out: Path) -> Any:
+    """Batch prediction: the trained model on any CSV that has train.csv's feature
+    columns, written to `out` like a submission (with `path`'s id column if it has one).
+    Reads only `path` and the cache (training first if it is not fresh)."""
+    from pipeline import io, models
+    from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
+    from pipeline.stages.preprocess import transform
+    from pipeline.submission import build_submission
+
+    check_out(runner.config, out)
+    runner.run("train")
+    frame = io.read_csv(path, runner.reading(path), PIXEL)
+    info = runner.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
+    stats = runner.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
+    fill = info["fill"] if info["fill"].size else None
+    x = transform(features_of(frame, info["feature_names"].tolist(), path.name, fill), stats)
+    id_column = id_column_of(frame, runner.config.ingest, path.name)
+    probs = models.predict_proba(runner.outputs("train"), x, runner.predicting, tta=runner.config.predict.tta)
+    result = build_submission(probs, info["classes"], ids_of(frame, id_column, path.name), id_column,
+                              str(info["label_column"]))
+    io.write_csv(result, out)
+    return result
+
+
+def check_out(config: Config, out: Path) -> None:
+    """Fail before any work when `out` cannot be written."""
+    if out.is_dir():
+        raise PipelineError(f"--out {out} is a folder; give a file name such as {out}/sub.csv")
+    if config.raw_dir.resolve() in out.resolve().parents:
+        raise PipelineError(f"--out {out} is inside {config.raw_dir}, which is never written; use submissions/")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(out.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise PipelineError(f"--out {out}: cannot write in {out.parent}; choose a writable path")
+    cache.remove_stale_temporaries(out.parent)

@@ -1,0 +1,47 @@
+"""The visual report of a run: gathers what it shows (validation metrics, the training
+history, the validation rows and their truth) from the runner's cache into a ReportData and
+has pipeline.reports draw it into reports/, only when the validated model or reports.py
+changed since it was last drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import cache
+from pipeline.errors import PipelineError
+from pipeline.runner import Runner
+
+HISTORY = ("loss", "accuracy", "val_loss", "val_accuracy")  # train's per-epoch record, in the report
+
+
+def report_html(runner: Runner, force: bool = False) -> Path | None:
+    """Bring the visual report in reports/ up to date with the validated model (drawing
+    it only when the validate stage or reports.py changed, or `force`); returns its
+    index.html when it was drawn."""
+    from pipeline import reports
+
+    runner.run("validate")
+    folder = runner.config.reports_dir
+    key = cache.digest({"validate": runner.key("validate"),
+                        "code": cache.source_digest(Path(__file__).parent / "reports.py")})
+    if not force and reports.report_key(folder) == key:
+        return None
+    trained = runner.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
+    ingested = runner.outputs("ingest", ("y", "feature_names"))
+    val_idx = runner.outputs("split", ("val_idx",))["val_idx"]
+    x = runner.outputs("preprocess", ("x",))["x"]
+    data = reports.ReportData(
+        metrics=runner.outputs("validate"),
+        history={k: trained[f"history_{k}"] for k in HISTORY if f"history_{k}" in trained},
+        best_epoch=int(trained.get("best_epoch", 0)),
+        model=str(trained["arch"]),
+        truth=ingested["y"][val_idx],
+        images=x[val_idx] if x.ndim == 4 else None,
+        feature_names=[str(f) for f in ingested["feature_names"]],
+    )
+    try:
+        return reports.write_report(data, folder, key)
+    except OSError as exc:
+        raise PipelineError(f"cannot write {exc.filename or folder} ({exc.strerror}); make {folder} "
+                            f"writable") from None
