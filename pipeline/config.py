@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
+from pipeline.task import METRICS, TASKS
 
 CONFIG_FILE = "pipeline.toml"
 MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
@@ -28,6 +29,8 @@ class IngestParams:
     label_column: str = ""  # empty: `label`, else the one column of train.csv that test.csv lacks
     id_column: str = ""  # empty: detect `id` / `ImageId` in test.csv
     fill_missing: bool = False  # fill empty feature cells with train.csv's column medians
+    task: str = "auto"  # auto | binary | multiclass | regression (auto: from the target column)
+    metric: str = "auto"  # auto: from sample_submission.csv, else accuracy or RMSE/RMSLE (see task.py)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class SplitParams:
 @dataclass(frozen=True)
 class TrainParams:
     preset: str = "default"  # fast | default | best, see PRESETS
-    model: str = "auto"  # auto: the preset's CNN for images, the better of mlp and hgb for vectors
+    model: str = "auto"  # auto: the preset's CNN for images; for tables the best of mlp, hgb and their blend
     epochs: int = 0  # 0: the preset's choice for the training-set size
     ensemble: int = 0  # networks averaged; 0: the preset's choice
     refit: bool = False  # retrain on train + val with the epoch count validation chose
@@ -256,3 +259,7 @@ def _check(config: Config) -> None:
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
     parse_image_shape(config.preprocess.image_shape)
+    if config.ingest.task not in TASKS:
+        raise PipelineError(f"--task {config.ingest.task!r} is unknown; use {', '.join(TASKS)}")
+    if config.ingest.metric not in METRICS:
+        raise PipelineError(f"--metric {config.ingest.metric!r} is unknown; use {', '.join(METRICS)}")
