@@ -44,6 +44,8 @@ PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "label_column": (("ingest", "label_column"),),
     "id_column": (("ingest", "id_column"),),
     "fill_missing": (("ingest", "fill_missing"),),
+    "task": (("ingest", "task"),),
+    "metric": (("ingest", "metric"),),
     "image_shape": (("preprocess", "image_shape"),),
     "val_fraction": (("split", "val_fraction"),),
     "seed": (("split", "seed"), ("train", "seed")),
@@ -87,6 +89,11 @@ STAGE_OPTIONS = [
     _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
     _option("fill_missing", bool, "Fill empty feature cells with the column's median in train.csv "
             "[default: no: an empty cell is an error]."),
+    _option("task", str, "auto, binary, multiclass or regression [default: auto: text or at most 20 whole-number "
+            "values are classes, other numbers a regression]."),
+    _option("metric", str, "accuracy, balanced_accuracy, f1, auc, logloss, rmse, rmsle, mae or r2: what validation "
+            "reports and the model is chosen by [default: auto: from sample_submission.csv (0.5: auc; a column per "
+            "class: logloss), else accuracy, or rmse (rmsle for a positive, skewed target)]."),
     _option("image_shape", str, "Image shape such as 28x28 or 32x32x3 [default: square feature counts]."),
     _option("val_fraction", float,
             f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
@@ -375,13 +382,17 @@ def submit(
 def _print_metrics(runner: Runner) -> None:
     from pipeline.reports import metrics_record
 
+    from pipeline.reports import SCALARS
+
     record = metrics_record(runner.outputs("validate"))
     summary = Table("validation", "value", title=f"{record['n_val']} held-out rows")
-    summary.add_row("accuracy", f"{record['accuracy']:.4f}")
-    summary.add_row("log loss", f"{record['log_loss']:.4f}")
+    summary.add_row(f"[bold]{record['metric']}[/] (the competition's metric)", f"[bold]{record['score']:.4f}[/]")
+    for name in SCALARS:
+        if name in record and name.replace("_", "") != record["metric"]:
+            summary.add_row(name.replace("_", " "), f"{record[name]:.4f}")
     out.print(summary)
-    classes = [str(c) for c in record["classes"]]
-    if len(classes) <= 30:
+    classes = [str(c) for c in record.get("classes", [])]
+    if classes and len(classes) <= 30:
         matrix = Table("true \\ predicted", *classes, "recall", title="confusion matrix")
         for name, row in zip(classes, record["confusion_matrix"]):
             matrix.add_row(name, *(str(v) for v in row), f"{record['recall'][name]:.3f}")

@@ -44,8 +44,9 @@ def load_keras() -> Any:
 
 
 def resolve(arch: str, input_shape: tuple[int, ...], image_model: str = "cnn") -> str:
-    """The concrete architecture: `auto` is `image_model` for images and `tabular` for vectors
-    (the train stage fits both mlp and hgb and keeps the better); a CNN needs an image."""
+    """The concrete architecture: `auto` is `image_model` for images and `tabular` for tables
+    (the train stage fits both mlp and hgb and keeps the best of them and their blend); a
+    CNN needs an image."""
     image = len(input_shape) == 3
     if arch == "auto":
         return image_model if image else "tabular"
@@ -55,10 +56,16 @@ def resolve(arch: str, input_shape: tuple[int, ...], image_model: str = "cnn") -
 
 
 def build(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: float = 0.0,
-          precision: str = "float32") -> Any:
+          precision: str = "float32", spec: dict[str, np.ndarray] | None = None) -> Any:
     """A fresh, uncompiled Keras model from the registry; `augment` scales the CNN's training
     augmentation (see `augmentation_strength`). With `precision` "bfloat16" its layers compute
-    in bfloat16 (mixed precision: the weights, and so the cache, stay float32)."""
+    in bfloat16 (mixed precision: the weights, and so the cache, stay float32). The network
+    for tables (`mlp`) is described by its `spec` (see pipeline.tabular); `n_classes` is 1
+    for a regression."""
+    if arch == TABLE_NET:
+        from pipeline import tabular
+
+        return tabular.build(spec, n_classes, regression="y_mean" in spec)
     keras = load_keras()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     try:
@@ -155,42 +162,33 @@ def _cnn_large(input_shape: tuple[int, ...], n_classes: int, augment: float) -> 
     return _cnn(input_shape, n_classes, augment, blocks, name="cnn_large")
 
 
-def _mlp(input_shape: tuple[int, ...], n_classes: int, augment: float) -> Any:
-    keras = load_keras()
-    layers = keras.layers
-
-    inputs = keras.Input(input_shape)
-    x = layers.Flatten()(inputs)
-    for units in (256, 128):
-        x = layers.Dense(units, use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
-        x = layers.Dropout(0.2)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="mlp")
+BUILDERS: dict[str, Callable[[tuple[int, ...], int, float], Any]] = {"cnn": _cnn, "cnn_large": _cnn_large}
+TABLE_NET = "mlp"  # the network for tables, built from a spec rather than a shape
+BLEND = "blend"  # a table's network and gradient boosting, averaged with weights
 
 
-BUILDERS: dict[str, Callable[[tuple[int, ...], int, float], Any]] = {
-    "cnn": _cnn, "cnn_large": _cnn_large, "mlp": _mlp,
-}
+def is_keras(arch: str) -> bool:
+    return arch in BUILDERS or arch == TABLE_NET
 
 
 def to_arrays(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: float,
-              members: list[Any], refit: list[Any]) -> dict[str, np.ndarray]:
+              members: list[Any], refit: list[Any], spec: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Everything needed to rebuild the trained networks, as arrays for the cache.
 
     `members` are the networks validated on the held-out rows; `refit`, when not empty, are
     their retrained copies on all rows, which predict uses instead. Keras networks are stored
-    as their weights, scikit-learn estimators as pickled bytes."""
+    as their weights (and a table's network with its `spec`), scikit-learn estimators as
+    pickled bytes. `n_classes` is the number of outputs: 1 for a regression."""
     arrays = {
         "arch": np.array(arch),
         "input_shape": np.array(input_shape, dtype=np.int64),
         "n_classes": np.array(n_classes, dtype=np.int64),
         "augment": np.array(augment, dtype=np.float32),
+        **{f"spec_{k}": v for k, v in (spec or {}).items()},
     }
     for group, nets in (("member", members), ("refit", refit)):
         for m, net in enumerate(nets):
-            if arch in BUILDERS:
+            if is_keras(arch):
                 for i, weight in enumerate(net.get_weights()):
                     arrays[f"{group}{m}_weight_{i:03d}"] = weight
             else:
@@ -209,11 +207,31 @@ def from_arrays(arrays: dict[str, np.ndarray], final: bool = True) -> list[Any]:
         if f"{prefix}pickle" in arrays:
             nets.append(pickle.loads(arrays[f"{prefix}pickle"].tobytes()))
         elif f"{prefix}weight_000" in arrays:
-            net = build(arch, tuple(arrays["input_shape"]), int(arrays["n_classes"]), arrays["augment"])
+            net = build(arch, tuple(arrays["input_shape"]), int(arrays["n_classes"]), arrays["augment"],
+                        spec=spec_of(arrays))
             net.set_weights([arrays[k] for k in sorted(arrays) if k.startswith(f"{prefix}weight_")])
             nets.append(net)
         else:
             return nets
+
+
+def spec_of(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k[len("spec_"):]: v for k, v in arrays.items() if k.startswith("spec_")}
+
+
+def part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """One model of a blend, as `to_arrays` stored it under the prefix `name/`."""
+    return {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(f"{name}/")}
+
+
+def blend(parts: dict[str, dict[str, np.ndarray]], weights: dict[str, float]) -> dict[str, np.ndarray]:
+    """The arrays of a blend: each part's under its name, predicted as the weighted mean."""
+    first = next(iter(parts.values()))
+    arrays = {"arch": np.array(BLEND), "n_classes": first["n_classes"], "input_shape": first["input_shape"],
+              "blend_parts": np.array(list(parts)), "blend_weights": np.array([weights[p] for p in parts])}
+    for name, part_arrays in parts.items():
+        arrays.update({f"{name}/{k}": v for k, v in part_arrays.items()})
+    return arrays
 
 
 def predict_proba(
@@ -223,13 +241,23 @@ def predict_proba(
     final: bool = True,
     tta: bool = False,
 ) -> np.ndarray:
-    """Class probabilities on `x`, averaged over the networks (see `from_arrays`) and, with
+    """Class probabilities on `x` (for a regression, an (n, 1) column of predictions in the
+    units the model learned), averaged over the networks (see `from_arrays`) and, with
     `tta` on images, over TTA_VIEWS augmented copies too; `on_batch(done, total)` reports progress."""
+    arch = str(arrays["arch"])
+    if arch == BLEND:
+        return sum(float(w) * predict_proba(part(arrays, name), x, on_batch, final)
+                   for name, w in zip(arrays["blend_parts"], arrays["blend_weights"]))
     nets = from_arrays(arrays, final)
-    if str(arrays["arch"]) not in BUILDERS:
+    if not is_keras(arch):
         if on_batch:
             on_batch(1, 1)
-        return np.mean([net.predict_proba(x.reshape(len(x), -1)) for net in nets], axis=0)
+        return np.mean([_sklearn_predict(net, x.reshape(len(x), -1)) for net in nets], axis=0)
+    if arch == TABLE_NET:
+        from pipeline import tabular
+
+        x = tabular.dataset(spec_of(arrays), x).batch(INFERENCE_BATCH)
+        return np.mean([net.predict(x, verbose=0) for net in nets], axis=0)
     keras = load_keras()
     strength = float(arrays["augment"])
     n_views = 1 + (TTA_VIEWS if tta and x.ndim == 4 and strength > 0 else 0)
@@ -249,6 +277,24 @@ def predict_proba(
     return probs / (len(nets) * n_views)
 
 
+def _sklearn_predict(net: Any, x: np.ndarray) -> np.ndarray:
+    x = clip_categories(x, getattr(net, "is_categorical_", None))
+    return net.predict_proba(x) if hasattr(net, "predict_proba") else net.predict(x)[:, None]
+
+
+MAX_CATEGORY = 254  # gradient boosting takes category codes up to this; the rarer ones share it
+
+
+def clip_categories(x: np.ndarray, categorical: np.ndarray | None) -> np.ndarray:
+    """`x` with the category codes of the `categorical` columns past MAX_CATEGORY merged into
+    one (missing stays NaN)."""
+    if categorical is None or not np.any(categorical):
+        return x
+    clipped = x.copy()
+    clipped[:, categorical] = np.minimum(clipped[:, categorical], MAX_CATEGORY)
+    return clipped
+
+
 def _augmented(keras: Any, x: np.ndarray, strength: float, seed: int) -> np.ndarray:
     """A copy of `x` under the augmentation the networks were trained with, seeded."""
     augment = keras.Sequential(_augmentation(keras, strength, seed))
@@ -260,18 +306,23 @@ def _augmented(keras: Any, x: np.ndarray, strength: float, seed: int) -> np.ndar
 
 def export(arrays: dict[str, np.ndarray], folder: Path) -> Path:
     """Save the final model in `folder`, atomically: `model.keras` (an ensemble becomes one
-    Keras model that averages its networks) or, for scikit-learn estimators, `model.pkl`."""
+    Keras model that averages its networks) or, for scikit-learn estimators, `model.pkl`;
+    a blend writes both and returns the network's."""
+    if str(arrays["arch"]) == BLEND:
+        paths = [export(part(arrays, name), folder) for name in arrays["blend_parts"]]
+        return next((p for p in paths if p.suffix == ".keras"), paths[0])
     nets = from_arrays(arrays)
     folder.mkdir(parents=True, exist_ok=True)
-    if str(arrays["arch"]) not in BUILDERS:
+    if not is_keras(str(arrays["arch"])):
         path = folder / "model.pkl"
         cache.atomic_write_bytes(path, pickle.dumps(nets[0] if len(nets) == 1 else nets))
         return path
     path = folder / "model.keras"
-    model = nets[0]
+    model, arch = nets[0], str(arrays["arch"])
     if len(nets) > 1:
         keras = load_keras()
-        inputs = keras.Input(tuple(int(d) for d in arrays["input_shape"]))
+        inputs = ([keras.Input(t.shape[1:], dtype=t.dtype, name=t.name) for t in model.inputs] if arch == TABLE_NET
+                  else keras.Input(tuple(int(d) for d in arrays["input_shape"])))
         outputs = [keras.Model(net.inputs, net.output, name=f"net{m}")(inputs) for m, net in enumerate(nets)]
         model = keras.Model(inputs, keras.layers.Average()(outputs), name="ensemble")
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")

@@ -13,9 +13,9 @@ from typing import Any
 from pipeline import cache
 from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.runner import Runner
+from pipeline.runner import SAMPLE, SCHEMA, Runner
 
-SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column")
+SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column", "class_columns", "task", "metric", "output")
 
 
 def write_submission(runner: Runner, out: Path) -> Any:
@@ -23,19 +23,22 @@ def write_submission(runner: Runner, out: Path) -> Any:
     `out`; returns it as a DataFrame."""
     from pipeline import io
     from pipeline.submission import build_submission
+    from pipeline.task import Task
 
     check_out(runner.config, out)
     runner.run("predict")
     info = runner.outputs("ingest", SUBMISSION_FIELDS)
-    sample_path = io.find_raw(runner.config.raw_dir, "sample_submission", required=False)
+    sample_path = io.find_raw(runner.config.raw_dir, SAMPLE, required=False)
     frame = build_submission(
-        runner.outputs("predict")["probs"],
+        runner.outputs("predict")["predictions"],
         info["classes"],
         info["test_ids"],
         str(info["id_column"]),
         str(info["label_column"]),
         io.read_csv(sample_path) if sample_path else None,
         sample_path.name if sample_path else "",
+        Task.from_arrays(info),
+        info.get("class_columns", ()),
     )
     io.write_csv(frame, out)
     return frame
@@ -46,21 +49,24 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     columns, written to `out` like a submission (with `path`'s id column if it has one).
     Reads only `path` and the cache (training first if it is not fresh)."""
     from pipeline import io, models
+    from pipeline.schema import Schema
     from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
     from pipeline.stages.preprocess import transform
     from pipeline.submission import build_submission
+    from pipeline.task import Task
 
     check_out(runner.config, out)
     runner.run("train")
     frame = io.read_csv(path, runner.reading(path), PIXEL)
-    info = runner.outputs("ingest", ("feature_names", "classes", "label_column", "fill"))
-    stats = runner.outputs("preprocess", ("image_shape", "low", "high", "mean", "std"))
+    info = runner.outputs("ingest", (*SUBMISSION_FIELDS, *SCHEMA, "fill"))
+    stats = runner.outputs("preprocess", ("image_shape", "low", "high"))
     fill = info["fill"] if info["fill"].size else None
-    x = transform(features_of(frame, info["feature_names"].tolist(), path.name, fill), stats)
-    id_column = id_column_of(frame, runner.config.ingest, path.name)
-    probs = models.predict_proba(runner.outputs("train"), x, runner.predicting, tta=runner.config.predict.tta)
-    result = build_submission(probs, info["classes"], ids_of(frame, id_column, path.name), id_column,
-                              str(info["label_column"]))
+    x = transform(features_of(frame, Schema.from_arrays(info), path.name, fill, fill_missing=fill is not None), stats)
+    id_column = id_column_of(frame, runner.config.ingest, path.name, str(info["id_column"]))
+    task = Task.from_arrays(info)
+    predictions = models.predict_proba(runner.outputs("train"), x, runner.predicting, tta=runner.config.predict.tta)
+    result = build_submission(predictions, info["classes"], ids_of(frame, id_column, path.name), id_column,
+                              str(info["label_column"]), task=task, class_columns=info["class_columns"])
     io.write_csv(result, out)
     return result
 

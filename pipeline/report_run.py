@@ -28,7 +28,7 @@ def report_html(runner: Runner, force: bool = False) -> Path | None:
     if not force and reports.report_key(folder) == key:
         return None
     trained = runner.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
-    ingested = runner.outputs("ingest", ("y", "feature_names"))
+    ingested = runner.outputs("ingest", ("y",))
     val_idx = runner.outputs("split", ("val_idx",))["val_idx"]
     x = runner.outputs("preprocess", ("x",))["x"]
     data = reports.ReportData(
@@ -38,7 +38,6 @@ def report_html(runner: Runner, force: bool = False) -> Path | None:
         model=str(trained["arch"]),
         truth=ingested["y"][val_idx],
         images=x[val_idx] if x.ndim == 4 else None,
-        feature_names=[str(f) for f in ingested["feature_names"]],
     )
     try:
         return reports.write_report(data, folder, key)

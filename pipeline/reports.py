@@ -20,25 +20,35 @@ import numpy as np
 from pipeline.cache import atomic_write_bytes
 
 INDEX = "index.html"
-PLOTS = ("learning_curves.png", "confusion_matrix.png", "per_class.png", "mistakes.png", "feature_importance.png")
+PLOTS = ("learning_curves.png", "confusion_matrix.png", "per_class.png", "mistakes.png", "roc.png",
+         "predicted_vs_actual.png", "residuals.png", "feature_importance.png")
 FILES = (*PLOTS, "history.csv", INDEX)  # everything write_report may write, for `pipeline clean`
 MISTAKES = 24  # the grid of most confident mistakes
 TOP_FEATURES = 20
 
 
+SCALARS = ("accuracy", "log_loss", "auc", "rmse", "mae", "r2")  # reported when the task has them
+
+
 def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
-    """Validation metrics as plain JSON-able values, precision and recall keyed by the original class."""
-    classes = [c.item() for c in metrics["classes"]]
-    record = {
-        "accuracy": float(metrics["accuracy"]),
-        "log_loss": float(metrics["log_loss"]),
+    """Validation metrics as plain JSON-able values: the competition's metric and score first,
+    then the task's others; precision and recall keyed by the original class."""
+    metric = str(metrics["metric"]) if "metric" in metrics else "accuracy"
+    record: dict[str, Any] = {
+        "metric": metric,
+        "score": float(metrics["score"]) if "score" in metrics else float(metrics["accuracy"]),
         "n_val": int(metrics["n_val"]),
-        "classes": classes,
-        "recall": {str(c): float(r) for c, r in zip(classes, metrics["recall"])},
-        "confusion_matrix": metrics["confusion"].tolist(),
+        **{name: float(metrics[name]) for name in SCALARS if name in metrics},
     }
-    if "precision" in metrics:
-        record["precision"] = {str(c): float(p) for c, p in zip(classes, metrics["precision"])}
+    if "confusion" in metrics:
+        classes = [c.item() for c in metrics["classes"]]
+        record.update(classes=classes, recall={str(c): float(r) for c, r in zip(classes, metrics["recall"])},
+                      confusion_matrix=metrics["confusion"].tolist())
+        if "precision" in metrics:
+            record["precision"] = {str(c): float(p) for c, p in zip(classes, metrics["precision"])}
+    if "importance_mean" in metrics:
+        record["importance"] = {str(c): float(v) for c, v in zip(metrics["importance_columns"],
+                                                                 metrics["importance_mean"])}
     return record
 
 
@@ -57,7 +67,6 @@ class ReportData:
     model: str
     truth: np.ndarray  # the held-out rows' class codes
     images: np.ndarray | None  # the held-out images (N, H, W, C), None for vectors
-    feature_names: list[str]
 
 
 def report_key(folder: Path) -> str | None:
@@ -80,9 +89,11 @@ def write_report(data: ReportData, folder: Path, key: str) -> Path:
     classes = [str(c) for c in data.metrics["classes"]]
     sections: list[str] = []
     titles = ("Learning curves", "Confusion matrix (held-out rows)", "Precision and recall per class",
-              "Most confident mistakes", "Permutation feature importance (drop in validation accuracy)")
+              "Most confident mistakes", "ROC curve (held-out rows)", "Predicted against actual (held-out rows)",
+              "Residuals (held-out rows)", "Permutation feature importance per column")
     figures = (_learning_curves(plt, data), _confusion(plt, data.metrics, classes),
-               _per_class(plt, data.metrics, classes), _mistakes(plt, data, classes), _importance(plt, data))
+               _per_class(plt, data.metrics, classes), _mistakes(plt, data, classes), _roc(plt, data.metrics),
+               _predicted_vs_actual(plt, data.metrics), _residuals(plt, data.metrics), _importance(plt, data))
     for name, title, figure in zip(PLOTS, titles, figures):
         (folder / name).unlink(missing_ok=True)  # no plot left over from an earlier model
         if figure is None:
@@ -109,8 +120,9 @@ def _learning_curves(plt: Any, data: ReportData) -> Any:
     if "loss" not in data.history:
         return None
     epochs = np.arange(1, len(data.history["loss"]) + 1)
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    shown = [m for m in ("loss", "accuracy") if m in data.history]
+    figure, axes = plt.subplots(1, len(shown), figsize=(5.5 * len(shown), 4), squeeze=False)
+    for ax, metric in zip(axes[0], shown):
         for prefix, label in (("", "train"), ("val_", "validation")):
             if prefix + metric in data.history:
                 ax.plot(epochs, data.history[prefix + metric], marker="." if len(epochs) <= 30 else None,
@@ -127,6 +139,8 @@ def _learning_curves(plt: Any, data: ReportData) -> Any:
 
 
 def _confusion(plt: Any, metrics: dict[str, np.ndarray], classes: list[str]) -> Any:
+    if "confusion" not in metrics:
+        return None
     counts = metrics["confusion"]
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # colour: share of the true class
     side = min(4 + 0.45 * len(classes), 18)
@@ -160,8 +174,49 @@ def _per_class(plt: Any, metrics: dict[str, np.ndarray], classes: list[str]) -> 
     return figure
 
 
+def _roc(plt: Any, metrics: dict[str, np.ndarray]) -> Any:
+    if "roc_fpr" not in metrics:
+        return None
+    figure, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(metrics["roc_fpr"], metrics["roc_tpr"], label=f"AUC {float(metrics['auc']):.4f}")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return figure
+
+
+def _predicted_vs_actual(plt: Any, metrics: dict[str, np.ndarray]) -> Any:
+    if "predicted" not in metrics:
+        return None
+    truth, predicted = metrics["truth"], metrics["predicted"]
+    figure, ax = plt.subplots(figsize=(5.5, 5))
+    ax.scatter(truth, predicted, s=8, alpha=0.5)
+    low, high = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
+    ax.plot([low, high], [low, high], color="grey", linestyle="--", label="perfect")
+    ax.set(xlabel="actual", ylabel="predicted", title=f"RMSE {float(metrics['rmse']):.4g}, R² {float(metrics['r2']):.3f}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return figure
+
+
+def _residuals(plt: Any, metrics: dict[str, np.ndarray]) -> Any:
+    if "predicted" not in metrics:
+        return None
+    residual = metrics["truth"] - metrics["predicted"]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes[0].scatter(metrics["predicted"], residual, s=8, alpha=0.5)
+    axes[0].axhline(0, color="grey", linestyle="--")
+    axes[0].set(xlabel="predicted", ylabel="actual - predicted")
+    axes[1].hist(residual, bins=40)
+    axes[1].set(xlabel="actual - predicted", ylabel="rows")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return figure
+
+
 def _mistakes(plt: Any, data: ReportData, classes: list[str]) -> Any:
-    if data.images is None:
+    if data.images is None or "probs" not in data.metrics:
         return None
     probs = data.metrics["probs"]
     predicted = probs.argmax(axis=1)
@@ -192,9 +247,11 @@ def _importance(plt: Any, data: ReportData) -> Any:
     top = np.argsort(-mean, kind="stable")[:TOP_FEATURES]
     figure, ax = plt.subplots(figsize=(8, 1.5 + 0.35 * len(top)))
     ax.barh(np.arange(len(top)), mean[top], xerr=std[top], color="tab:green")
-    ax.set_yticks(np.arange(len(top)), [_short(data.feature_names[i], 24) for i in top])
+    names = [str(c) for c in data.metrics["importance_columns"]]
+    ax.set_yticks(np.arange(len(top)), [_short(names[i], 24) for i in top])
     ax.invert_yaxis()
-    ax.set(xlabel="drop in validation accuracy when the feature is shuffled")
+    metric = str(data.metrics.get("metric", "accuracy"))
+    ax.set(xlabel=f"how much validation {metric} worsens when the column is shuffled")
     ax.grid(axis="x", alpha=0.3)
     return figure
 
@@ -210,9 +267,11 @@ def _class_table(metrics: dict[str, np.ndarray], classes: list[str]) -> str:
 
 
 def _page(data: ReportData, key: str, sections: list[str]) -> str:
-    m = data.metrics
-    summary = (f"<p>Model <b>{html.escape(data.model)}</b>; validation accuracy <b>{float(m['accuracy']):.4f}</b>, "
-               f"log loss {float(m['log_loss']):.4f}, on {int(m['n_val'])} held-out rows"
+    record = metrics_record(data.metrics)
+    others = ", ".join(f"{name.replace('_', ' ')} {record[name]:.4f}" for name in SCALARS
+                       if name in record and name.replace("_", "") != record["metric"])
+    summary = (f"<p>Model <b>{html.escape(data.model)}</b>; validation {record['metric']} "
+               f"<b>{record['score']:.4f}</b>{', ' + others if others else ''}, on {record['n_val']} held-out rows"
                + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
                   if "loss" in data.history else ".") + "</p>")
     files = " · ".join(f'<a href="{name}">{name}</a>' for name in ("metrics.json", "history.csv")

@@ -25,26 +25,33 @@ from pipeline.errors import PipelineError
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 # stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
 # e.g. the test images out of memory while the network trains.
+TASK = ("task", "metric", "output")  # ingest's record of the task (pipeline.task)
+SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_time")  # pipeline.schema
 INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {},
-    "preprocess": {"ingest": ("X", "X_test")},
-    "split": {"ingest": ("y", "classes")},
-    "train": {"ingest": ("y", "classes"), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
-    "validate": {"ingest": ("y", "classes"), "preprocess": ("x",), "split": ("val_idx",), "train": ()},
+    "preprocess": {"ingest": ("X", "X_test", "column_kinds")},
+    "split": {"ingest": ("y", "classes", *TASK)},
+    "train": {"ingest": ("y", "classes", *TASK, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
+    "validate": {"ingest": ("y", "classes", *TASK, "feature_columns"), "preprocess": ("x",),
+                 "split": ("val_idx",), "train": ()},
     "predict": {"preprocess": ("x_test",), "train": ()},
 }
 DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
 RAW_FILES = ("train", "test")  # read by ingest
+SAMPLE = "sample_submission"  # read by ingest too, when there is one
 # The source files whose text is part of each stage's key.
 CODE: dict[str, tuple[str, ...]] = {
-    "ingest": ("stages/ingest.py", "io.py"),
+    "ingest": ("stages/ingest.py", "io.py", "schema.py", "task.py"),
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
     "train": ("stages/train.py", "training/boosting.py", "training/callbacks.py", "training/distribute.py",
-              "training/keras_fit.py", "training/plan.py", "models.py", "config.py"),  # config.py: the presets
-    "validate": ("stages/validate.py",),
+              "training/keras_fit.py", "training/plan.py", "models.py", "tabular.py", "task.py",
+              "config.py"),  # config.py: the presets
+    "validate": ("stages/validate.py", "task.py"),
     "predict": ("stages/predict.py",),
 }
+OUTPUTS = {"label": "labels", "probability": "a probability", "probabilities": "one probability per class",
+           "number": "numbers"}
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
 
@@ -115,9 +122,11 @@ class Runner:
         return cache.digest(self.record(name))
 
     def _raw_paths(self) -> list[Path]:
+        """train.csv, test.csv and, when there is one, sample_submission.csv."""
         from pipeline import io
 
-        return [io.find_raw(self.config.raw_dir, stem) for stem in RAW_FILES]
+        sample = io.find_raw(self.config.raw_dir, SAMPLE, required=False)
+        return [io.find_raw(self.config.raw_dir, stem) for stem in RAW_FILES] + ([sample] if sample else [])
 
     def state(self, name: str) -> StageStatus:
         """Fresh, stale (and why) or missing, without loading any data."""
@@ -232,26 +241,37 @@ class Runner:
         from pipeline import io
         from pipeline.stages.ingest import PIXEL
 
-        train_path, test_path = self._raw_paths()
+        paths = self._raw_paths()
         frames = []
-        for path in (train_path, test_path):
+        for path in paths:
             frames.append(io.read_csv(path, self.reading(path), PIXEL))
             self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
-        result = _stage("ingest")(*frames, self.config.ingest, train_path.name, test_path.name)
+        sample = (frames[2], paths[2].name) if len(paths) > 2 else (None, "")
+        result = _stage("ingest")(frames[0], frames[1], self.config.ingest, paths[0].name, paths[1].name, *sample)
         for note in result["notes"]:
             self.report.warn(str(note))
+        self.report.info(f"task: {result['task']}, scored by {result['metric']}; the submission holds "
+                         f"{OUTPUTS[str(result['output'])]}")
         return result
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         ingested = inputs["ingest"]
-        return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess)
+        tabular = "column_kinds" in ingested and bool(np.any(ingested["column_kinds"] != "numeric"))
+        return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return _stage("split")(inputs["ingest"]["y"], inputs["ingest"]["classes"], self.config.split)
+        from pipeline.task import Task
+
+        ingested = inputs["ingest"]
+        return _stage("split")(ingested["y"], ingested["classes"], self.config.split, Task.from_arrays(ingested))
 
     def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        from pipeline.schema import Schema
+        from pipeline.task import Task
+
         started = time.perf_counter()
         checkpoints = self._checkpoints()
+        ingested = inputs["ingest"]
         result = _stage("train")(
             inputs["preprocess"]["x"],
             inputs["ingest"]["y"],
@@ -263,17 +283,20 @@ class Runner:
             on_batch=self.report.progress,
             checkpoints=checkpoints,
             tensorboard=self._tensorboard(),
+            task=Task.from_arrays(ingested),
+            schema=Schema.from_arrays(ingested) if "columns" in ingested else None,
         )
         if "candidates" in result:
             scores = ", ".join(f"{name} {score:.4f}" for name, score in
-                               zip(result["candidates"], result["candidate_val_accuracy"]))
-            self.report.info(f"kept {result['arch']} (validation accuracy: {scores})")
+                               zip(result["candidates"], result["candidate_scores"]))
+            self.report.info(f"kept {result['arch']} (validation {result['metric']}: {scores})")
         if images := int(result["images_trained"]):
             rate = images / (time.perf_counter() - started)
+            what = "rows" if "spec_names" in result or "candidates" in result else "images"
             arithmetic = f" in {result['precision']}" if "precision" in result else ""
             replicas = int(result["replicas"]) if "replicas" in result else 1
             spread = f" on {replicas} replicas ({result['strategy']})" if replicas > 1 else ""
-            self.report.info(f"trained on {images:,} images at {rate:,.0f} images/s{arithmetic}{spread}")
+            self.report.info(f"trained on {images:,} {what} at {rate:,.0f} {what}/s{arithmetic}{spread}")
         return result
 
     def _tensorboard(self) -> Path | None:
@@ -302,15 +325,20 @@ class Runner:
         faults.point(f"epoch:{label.strip()}")
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        from pipeline.task import Task
+
         faults.point("validate")
+        ingested = inputs["ingest"]
         return _stage("validate")(
             inputs["preprocess"]["x"],
-            inputs["ingest"]["y"],
+            ingested["y"],
             inputs["split"]["val_idx"],
             inputs["train"],
-            inputs["ingest"]["classes"],
+            ingested["classes"],
             self.config.predict.tta,
             self.predicting,
+            Task.from_arrays(ingested),
+            ingested.get("feature_columns"),
         )
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -1,5 +1,6 @@
 """Fuzzing: malformed CSVs fed to reading and ingest end in the pipeline's own one-line error,
-or in valid arrays, never in another exception."""
+or in valid arrays, never in another exception. Besides pixels and numbers, columns may hold
+the table kinds: text categories, True/False, dates, free text, id-like names."""
 
 from __future__ import annotations
 
@@ -17,8 +18,17 @@ from pipeline.io import read_csv
 from pipeline.stages.ingest import PIXEL, ingest
 
 BAD_CELLS = st.sampled_from(["", " ", "nan", "NA", "x", '"7"', '"a,b"', "3.0", "1e3", "-", '"', "inf",
-                             "-1", "256", "1,2", "\t", "é"])
-NAMES = st.sampled_from(["label", "id", "pixel0", "f0", "a", "", "label ", "Label", "x,y", '"q"'])
+                             "-1", "256", "1,2", "\t", "é", "True", "2020-02-30", "2021-01-05", "a b c"])
+NAMES = st.sampled_from(["label", "id", "pixel0", "f0", "a", "", "label ", "Label", "x,y", '"q"', "PassengerId",
+                         "when"])
+# whole columns of a table kind: (cell for row i)
+KINDS = st.sampled_from([
+    lambda i: ["red", "green", "blue"][i % 3],
+    lambda i: ["True", "False"][i % 2],
+    lambda i: f"2021-0{1 + i % 9}-1{i % 10}",
+    lambda i: f"Name{i}, Mr. Word{i * 7}",
+    lambda i: "" if i % 2 else f"{i}.5",
+])
 
 
 @st.composite
@@ -29,6 +39,10 @@ def csv_text(draw: st.DrawFn, label: bool) -> str:
                                             for i in range(n_features)]
     rows = [[str(draw(st.integers(0, 2 if label and c == 0 else 255))) for c in range(len(names))]
             for _ in range(draw(st.integers(1, 8)))]
+    if draw(st.booleans()):  # a table's column: text categories, booleans, dates, free text or gaps
+        kind = draw(KINDS)
+        names.append(f"t{len(names)}")
+        rows = [[*row, kind(i)] for i, row in enumerate(rows)]
     for _ in range(draw(st.integers(0, 3))):
         damage = draw(st.sampled_from(["cell", "name", "drop field", "add field", "drop rows"]))
         row = draw(st.integers(0, len(rows) - 1)) if rows else 0
@@ -65,9 +79,11 @@ def test_malformed_csvs_give_a_clean_error_or_valid_arrays(train: str, test: str
     for name, array in out.items():
         np.testing.assert_array_equal(array, plain[name], err_msg=name, strict=True)
     assert out["X"].ndim == 2 and out["X_test"].shape[1] == out["X"].shape[1]
-    assert np.isfinite(out["X"]).all() and np.isfinite(out["X_test"]).all()
-    assert len(out["y"]) == len(out["X"]) and 0 <= out["y"].min() and out["y"].max() < len(out["classes"])
-    assert len(out["classes"]) >= 2 and len(out["test_ids"]) == len(out["X_test"])
+    assert not np.isinf(out["X"]).any() and not np.isinf(out["X_test"]).any()  # gaps are NaN, never infinite
+    assert len(out["feature_names"]) == out["X"].shape[1] == len(out["feature_kinds"])
+    assert len(out["y"]) == len(out["X"]) and len(out["test_ids"]) == len(out["X_test"])
+    if str(out["task"]) != "regression":
+        assert 0 <= out["y"].min() and out["y"].max() < len(out["classes"]) and len(out["classes"]) >= 2
 
 
 def _ingest(paths: list[Path], uint8_columns: re.Pattern[str] | None) -> dict[str, np.ndarray] | str:

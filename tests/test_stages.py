@@ -57,10 +57,12 @@ def test_ingest_keeps_string_and_gapped_classes_and_detects_ids() -> None:
          "no label column found"),
         (pd.DataFrame({"label": [1, 2], "a": [1, 2]}), pd.DataFrame({"b": [1]}),
          "test.csv: feature column 'a' of train.csv is missing"),
-        (pd.DataFrame({"label": [1, 2], "a": ["1", "x"]}), pd.DataFrame({"a": [1]}),
-         "train.csv: column 'a', line 3 holds 'x', not a number"),
-        (pd.DataFrame({"label": [1, 2], "a": [1, None]}), pd.DataFrame({"a": [1]}),
-         "train.csv: 1 empty or NaN cells, the first in column 'a' at line 3"),
+        (pd.DataFrame({"label": [1, 2] * 15, "a": [str(i) for i in range(29)] + ["x"]}), pd.DataFrame({"a": [1]}),
+         "train.csv: column 'a', line 31 holds 'x', not a number like the column's other cells"),
+        (pd.DataFrame({"label": [1, 2], "a": [1, 2]}), pd.DataFrame({"a": ["one"]}),
+         "test.csv: column 'a', line 2 holds 'one', not a number; it holds numbers in train.csv"),
+        (pd.DataFrame({"label": [1, 2], "pixel0": [1, None]}), pd.DataFrame({"pixel0": [1]}),
+         "train.csv: 1 empty or NaN cells, the first in column 'pixel0' at line 3"),
         (pd.DataFrame({"label": [1, 1], "a": [1, 2]}), pd.DataFrame({"a": [1]}),
          "holds a single class"),
         (pd.DataFrame({"label": [1, 2], "pixel0": [0, 255], "pixel1": [3, 4]}),
@@ -100,18 +102,20 @@ def test_row_ids_and_saved_indexes_are_not_features() -> None:
                                      "not used as a feature"]
 
 
-def test_a_continuous_label_is_named_as_a_regression_target() -> None:
+def test_a_continuous_label_is_a_regression_target_and_task_overrides() -> None:
     train_df = pd.DataFrame({"label": np.linspace(0, 1, 40), "a": np.arange(40)})
-    with pytest.raises(PipelineError, match="has 40 distinct values in 40 rows, like a regression target"):
-        ingest(train_df, pd.DataFrame({"a": [1]}), IngestParams())
+    out = ingest(train_df, pd.DataFrame({"a": [1]}), IngestParams())
+    assert str(out["task"]) == "regression" and out["y"].tolist() == train_df["label"].tolist()
+    whole = pd.DataFrame({"label": np.arange(40) % 5, "a": np.arange(40)})
+    assert str(ingest(whole, pd.DataFrame({"a": [1]}), IngestParams())["task"]) == "multiclass"
+    assert str(ingest(whole, pd.DataFrame({"a": [1]}), IngestParams(task="regression"))["task"]) == "regression"
 
 
 def test_fill_missing_uses_train_medians_for_both_tables() -> None:
     train_df = pd.DataFrame({"label": [0, 1, 0, 1], "a": [1.0, None, 3.0, 5.0], "b": [None] * 4})
     test_df = pd.DataFrame({"a": [None, 2.0], "b": [1.0, None]})
-    with pytest.raises(PipelineError, match=r"train.csv: 5 empty or NaN cells, the first in column 'b' "
-                                            r"at line 2; fill them, or pass --fill-missing"):
-        ingest(train_df, test_df, IngestParams())
+    kept = ingest(train_df, test_df, IngestParams())  # a table keeps its gaps: the models handle them
+    np.testing.assert_array_equal(np.isnan(kept["X"]), train_df[["a", "b"]].isna())
     out = ingest(train_df, test_df, IngestParams(fill_missing=True))
     np.testing.assert_array_equal(out["X"], [[1, 0], [3, 0], [3, 0], [5, 0]])
     np.testing.assert_array_equal(out["X_test"], [[3, 1], [2, 0]])
@@ -133,14 +137,15 @@ def test_preprocess_square_features_become_images_scaled_by_train_range() -> Non
     assert preprocess(x.astype(np.float32), x_test, PreprocessParams())["x"].shape == (2, 64)
 
 
-def test_preprocess_other_counts_are_standardised_with_train_statistics() -> None:
+def test_preprocess_passes_tables_through_for_the_models_to_normalise() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(50, 10, size=(200, 30))
+    x[3, 4] = np.nan
     out = preprocess(x, x[:5] * 2, PreprocessParams())
-    assert out["x"].shape == (200, 30)
-    np.testing.assert_allclose(out["x"].mean(axis=0), 0, atol=1e-5)
-    np.testing.assert_allclose(out["x"].std(axis=0), 1, atol=1e-4)
-    np.testing.assert_allclose(out["x_test"], ((x[:5] * 2 - x.mean(0)) / x.std(0)), rtol=1e-4)
+    assert out["x"].shape == (200, 30) and out["x"].dtype == np.float32
+    np.testing.assert_allclose(out["x"], x.astype(np.float32))  # a gap stays a gap
+    codes = np.tile(np.arange(8.0), (3, 8))  # 64 whole numbers: categories, not an 8x8 image
+    assert preprocess(codes, codes, PreprocessParams(), tabular=True)["x"].shape == (3, 64)
 
 
 def test_preprocess_configured_shape_must_fit() -> None:
@@ -265,7 +270,7 @@ def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: s
         assert runs[0][k].dtype == np.float32
         np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
     # a bfloat16-trained network predicts in float32 like any other
-    assert predict(x[:5], runs[0])["probs"].dtype == np.float32
+    assert predict(x[:5], runs[0])["predictions"].dtype == np.float32
 
 
 def test_augmentation_weakens_as_the_training_set_grows() -> None:
@@ -301,16 +306,16 @@ def test_a_time_budget_shrinks_the_epochs_to_what_fits() -> None:
     assert labels == ["epoch 1/1"]
 
 
-def test_tabular_data_keeps_the_better_of_mlp_and_gradient_boosting() -> None:
+def test_tabular_data_keeps_the_best_of_mlp_gradient_boosting_and_their_blend() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 6)).astype(np.float32)
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # xor: trees find it at once
     model = train(x, y, np.arange(240), np.arange(240, 300), 2, TrainParams(epochs=2, batch_size=32))
-    scores = dict(zip(model["candidates"].tolist(), model["candidate_val_accuracy"].tolist()))
-    assert set(scores) == {"mlp", "hgb"}
-    assert str(model["arch"]) == max(scores, key=scores.get)
+    scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
+    assert set(scores) == {"mlp", "hgb", "blend"} and str(model["metric"]) == "accuracy"
+    assert scores[str(model["arch"])] == max(scores.values())
     probs = predict_proba(model, x[240:], final=False)
-    assert (probs.argmax(axis=1) == y[240:]).mean() == pytest.approx(max(scores.values()))
+    assert (probs.argmax(axis=1) == y[240:]).mean() == pytest.approx(scores[str(model["arch"])])
 
 
 def test_validate_metrics_agree_with_predictions(trained: dict) -> None:
@@ -324,18 +329,18 @@ def test_validate_metrics_agree_with_predictions(trained: dict) -> None:
 
 def test_predict_gives_one_probability_row_per_test_row(trained: dict) -> None:
     out = predict(trained["pre"]["x_test"], trained["model"])
-    assert out["probs"].shape == (12, 3)
-    np.testing.assert_allclose(out["probs"].sum(axis=1), 1, rtol=1e-4)
+    assert out["predictions"].shape == (12, 3)
+    np.testing.assert_allclose(out["predictions"].sum(axis=1), 1, rtol=1e-4)
 
 
 def test_tta_averages_seeded_augmented_copies(trained: dict) -> None:
     x_test, model = trained["pre"]["x_test"], trained["model"]
-    plain = predict(x_test, model)["probs"]
+    plain = predict(x_test, model)["predictions"]
     progress = []
     augmented = predict_proba(model, x_test, lambda done, total: progress.append((done, total)), tta=True)
     np.testing.assert_allclose(augmented.sum(axis=1), 1, rtol=1e-4)
     assert not np.allclose(plain, augmented)
-    np.testing.assert_array_equal(augmented, predict(x_test, model, tta=True)["probs"])  # seeded
+    np.testing.assert_array_equal(augmented, predict(x_test, model, tta=True)["predictions"])  # seeded
     assert progress[-1] == (1 + TTA_VIEWS, 1 + TTA_VIEWS)  # one batch per view
 
 

@@ -1,4 +1,11 @@
-"""Ingest: the competition's train/test tables -> feature arrays, label codes, classes, test ids."""
+"""Ingest: the competition's tables -> the task, the column schema, feature arrays, the
+target, test ids and the submission's layout.
+
+The task (binary, multiclass or regression, with the competition's metric) and the schema
+(see pipeline.schema) are decided here, once, and stored with the arrays for every later
+stage to ask. sample_submission.csv, when there is one, is checked against test.csv here,
+before any training, and tells what the submission must hold.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,13 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipeline import schema as schemas
 from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
+from pipeline.task import Task, choose_metric, choose_output, target_kind
 
-ID_NAMES = ("id", "imageid")
-INDEX = re.compile(r"Unnamed: \d+")
 PIXEL = re.compile(r"pixel_?\d+", re.IGNORECASE)
+TEST_ID_NAMES = ("id", "imageid")
 
 
 def ingest(
@@ -22,71 +30,105 @@ def ingest(
     params: IngestParams,
     train_name: str = "train.csv",
     test_name: str = "test.csv",
+    sample: pd.DataFrame | None = None,
+    sample_name: str = "sample_submission.csv",
 ) -> dict[str, np.ndarray]:
-    """Validate both tables and turn them into arrays.
+    """Validate the tables and turn them into arrays.
 
-    Returns X/X_test (uint8 when every value is an integer in 0..255, else float32), y (int
-    codes into `classes`), test_ids, and the column names needed to write a submission.
+    Returns X/X_test (uint8 when every value is an integer in 0..255, else float32 with NaN
+    for missing cells), y (class codes into `classes`, or the regression target), the task,
+    the schema, test_ids, the column names a submission needs and `notes` to show the user.
     """
-    label = _label_column(train, test, params, train_name, test_name)
-    id_column = id_column_of(test, params, test_name)
     notes: list[str] = []
-    # Row numbers are never features: ids, and the index column a DataFrame.to_csv adds.
-    dropped = [str(c) for c in train.columns if c not in (label, id_column) and _row_numbers(c)]
-    if dropped:
-        notes.append(f"{train_name}: column {dropped[0]!r}{_more(dropped)} looks like row ids; not used as a feature")
-    features = [c for c in train.columns if c not in (label, id_column, *dropped)]
-    if not features:
+    label = _label_column(train, test, params, train_name, test_name)
+    train = _rows_with_a_target(train, label, train_name, notes)
+    sample_ids = str(sample.columns[0]) if sample is not None and sample.shape[1] else ""
+    id_column = id_column_of(test, params, test_name, sample_ids)
+    candidates = [str(c) for c in train.columns if c not in (label, id_column)]
+    if id_column in train.columns:
+        notes.append(f"{train_name}: column {id_column!r} is the id column of {test_name}; not used as a feature")
+    pixels = bool(candidates) and all(PIXEL.fullmatch(c) for c in candidates)
+    if pixels:  # images: every column a number, no schema to infer
+        schema = schemas.Schema(tuple(candidates), (schemas.NUMERIC,) * len(candidates))
+        dropped = [c for c in candidates if schemas.is_row_number(c)]
+    else:
+        schema = schemas.infer(train, candidates, train_name, notes)
+        dropped = [c for c in candidates if c not in schema.columns]
+    if not schema.columns:
         raise PipelineError(f"{train_name}: no feature columns besides {label!r}; add the features")
-    extra = [str(c) for c in test.columns if c not in (*features, id_column, *dropped)]
+    extra = [str(c) for c in test.columns if c not in (*schema.columns, id_column, *dropped)]
     if extra:
         notes.append(f"{test_name}: column {extra[0]!r}{_more(extra)} is not in {train_name}; ignored")
-    x = _numeric(train[features], train_name, params.fill_missing)
+
+    x = features_of(train, schema, train_name, None, notes, train_name, params.fill_missing)
     # Train's column medians fill empty cells with --fill-missing (all-empty columns get 0).
     fill = np.nanmedian(np.where(np.isnan(x).all(axis=0), 0, x), axis=0) if params.fill_missing else None
-    x = _finish(x, features, fill, train_name, notes)
-    x_test = features_of(test, features, test_name, fill, notes, train_name)
-    y, classes = _encode_labels(train[label], train_name, label)
-    dtype = np.uint8 if _fits_uint8(x) and _fits_uint8(x_test) else np.float32
+    if fill is not None:
+        x = _filled(x, fill, train_name, notes)
+    x_test = features_of(test, schema, test_name, fill, notes, train_name, params.fill_missing)
 
+    task, y, classes = _target(train[label], params, train_name, label)
+    test_ids = ids_of(test, id_column, test_name)
+    sample_output, class_columns = _sample_layout(sample, sample_name, test_ids, test_name, task, classes, label)
+    metric = choose_metric(task, params.metric, sample_output, y)
+    chosen = Task(task, metric, choose_output(task, metric, sample_output))
+    if metric == "rmsle" and params.metric == "auto":
+        notes.append(f"{train_name}: {label!r} is positive and skewed, as prices are: scored by RMSLE and "
+                     f"learned as its logarithm (--metric rmse to change)")
+    dtype = np.uint8 if not schema.tabular and _fits_uint8(x) and _fits_uint8(x_test) else np.float32
     return {
         "X": x.astype(dtype, copy=False),
         "y": y,
         "classes": classes,
         "X_test": x_test.astype(dtype, copy=False),
-        "test_ids": ids_of(test, id_column, test_name),
-        "feature_names": np.array([str(c) for c in features]),
+        "test_ids": test_ids,
         "id_column": np.array(id_column),
         "label_column": np.array(label),
+        "class_columns": np.array(class_columns, dtype=str),
         "notes": np.array(notes, dtype=str),
         "fill": np.zeros(0) if fill is None else fill,
+        **chosen.to_arrays(),
+        **schema.to_arrays(),
     }
 
 
-def features_of(frame: pd.DataFrame, features: list[str], name: str, fill: np.ndarray | None = None,
-                notes: list[str] | None = None, train_name: str = "train.csv") -> np.ndarray:
-    """The `features` columns of `frame` as a checked array, in that order; with `fill`
-    (train's medians), empty cells take those values and a line goes to `notes`."""
-    missing = [c for c in features if c not in frame.columns]
+def features_of(frame: pd.DataFrame, schema: schemas.Schema, name: str, fill: np.ndarray | None = None,
+                notes: list[str] | None = None, train_name: str = "train.csv",
+                fill_missing: bool = False) -> np.ndarray:
+    """The schema's feature columns of `frame` as one checked array, in order (see
+    pipeline.schema); with `fill` (train's medians), empty cells take those values and a
+    line goes to `notes`. Image pixels must be whole numbers in 0..255 and never empty."""
+    pixels = all(PIXEL.fullmatch(c) for c in schema.columns)
+    missing = [c for c in schema.columns if c not in frame.columns]
     if missing:
-        raise PipelineError(
-            f"{name}: feature column {missing[0]!r} of {train_name} is missing"
-            f"{_more(missing)}; it needs the same feature columns as {train_name}"
-        )
-    return _finish(_numeric(frame[features], name, fill is not None), features, fill, name, notes)
-
-
-def _finish(values: np.ndarray, features: list[str], fill: np.ndarray | None, name: str,
-            notes: list[str] | None) -> np.ndarray:
+        raise PipelineError(f"{name}: feature column {missing[0]!r} of {train_name} is missing{_more(missing)}; "
+                            f"it needs the same feature columns as {train_name}")
+    columns = list(schema.columns)
+    if pixels and all(dtype.kind in "iu" for dtype in frame[columns].dtypes):
+        values = frame[columns].to_numpy()  # integer columns hold no empty, text or infinite cell
+    else:
+        values = schemas.encode(frame, schema, name, train_name, notes)
     if fill is not None:
-        holes = np.isnan(values)
-        if holes.any():
-            values = np.where(holes, fill, values)
-            if notes is not None:
-                notes.append(f"{name}: filled {int(holes.sum())} empty cells with train.csv's column medians")
-    if all(PIXEL.fullmatch(str(c)) for c in features):
-        _check_pixels(values, features, name)
+        values = _filled(values, fill, name, notes)
+    if pixels:
+        if not fill_missing and np.isnan(values).any():
+            row, col = np.argwhere(np.isnan(values))[0]
+            raise PipelineError(
+                f"{name}: {int(np.isnan(values).sum())} empty or NaN cells, the first in column "
+                f"{columns[col]!r} at line {row + 2}; fill them, or pass --fill-missing to use "
+                f"each column's median in train.csv"
+            )
+        _check_pixels(values, columns, name)
     return values
+
+
+def _filled(values: np.ndarray, fill: np.ndarray, name: str, notes: list[str] | None) -> np.ndarray:
+    holes = np.isnan(values)
+    if not holes.any():
+        return values
+    if notes is not None:
+        notes.append(f"{name}: filled {int(holes.sum())} empty cells with train.csv's column medians")
+    return np.where(holes, fill, values)
 
 
 def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
@@ -101,7 +143,7 @@ def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
         return params.label_column
     if "label" in names:
         return "label"
-    only_train = [c for c in names if c not in test.columns and not _row_numbers(c)]
+    only_train = [c for c in names if c not in test.columns and not schemas.is_row_number(c)]
     if len(only_train) == 1:
         return only_train[0]
     if not only_train:
@@ -112,22 +154,35 @@ def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
                         f"the one to predict")
 
 
-def _row_numbers(column: object) -> bool:
-    return str(column).lower() in ID_NAMES or bool(INDEX.fullmatch(str(column)))
+def _rows_with_a_target(train: pd.DataFrame, label: str, name: str, notes: list[str]) -> pd.DataFrame:
+    """Rows whose target is empty teach nothing: they are dropped, with a note (an error when
+    every row is)."""
+    empty = train[label].isna().to_numpy()
+    if not empty.any():
+        return train
+    if empty.all():
+        raise PipelineError(f"{name}: column {label!r} is empty in every row; fill the target, or pass "
+                            f"--label-column with the column to predict")
+    row = int(np.argmax(empty))
+    notes.append(f"{name}: {int(empty.sum())} rows have no {label!r} (the first at line {row + 2}); "
+                 f"left out of training")
+    return train.loc[~empty].reset_index(drop=True)
 
 
-def _more(names: list[str]) -> str:
-    return f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-
-
-def id_column_of(test: pd.DataFrame, params: IngestParams, test_name: str) -> str:
-    """--id-column, else an `id` or `ImageId` column of `test`, else "" (ids count from 1)."""
+def id_column_of(test: pd.DataFrame, params: IngestParams, test_name: str, preferred: str = "") -> str:
+    """--id-column; else `preferred` (sample_submission.csv's first column) when test has it;
+    else an `id`, `ImageId` or other id-named column of unique values; else "" (ids count from 1)."""
     if params.id_column:
         if params.id_column not in test.columns:
             raise PipelineError(f"{test_name}: no id column {params.id_column!r}; check --id-column")
         return params.id_column
+    if preferred and preferred in test.columns:
+        return preferred
     for column in test.columns:
-        if str(column).lower() in ID_NAMES:
+        if str(column).lower() in TEST_ID_NAMES:
+            return str(column)
+    for column in test.columns:
+        if not schemas.is_row_number(column) and schemas.looks_like_id(column, test[column]):
             return str(column)
     return ""
 
@@ -141,46 +196,86 @@ def ids_of(test: pd.DataFrame, id_column: str, test_name: str) -> np.ndarray:
         raise PipelineError(f"{test_name}: column {id_column!r} has empty ids; fill them")
     if len(pd.unique(ids)) != len(ids):
         raise PipelineError(f"{test_name}: column {id_column!r} has duplicate ids; make them unique")
-    return ids.astype(str) if ids.dtype == object else ids  # cache files never hold pickled objects
+    return ids.astype(str) if ids.dtype.kind not in "iuf" else ids  # cache files never hold pickled objects
 
 
-def _numeric(frame: pd.DataFrame, name: str, allow_missing: bool = False) -> np.ndarray:
-    """Features as an array (integers as read, anything else float64), naming the first
-    non-numeric (or, unless `allow_missing`, empty) cell otherwise."""
-    if all(dtype.kind in "iu" for dtype in frame.dtypes):
-        return frame.to_numpy()  # integer columns hold no empty, text or infinite cell
-    converted = {}
-    for column in frame.columns:
-        series = frame[column]
-        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            numbers = pd.to_numeric(series, errors="coerce")
-            bad = numbers.isna() & series.notna()
-            if bad.any():
-                row = int(np.argmax(bad.to_numpy()))
-                raise PipelineError(
-                    f"{name}: column {column!r}, line {row + 2} holds {series.iloc[row]!r}, not a "
-                    f"number; fix the cell or drop the column"
-                )
-            converted[column] = numbers
-    if converted:
-        frame = frame.copy()
-        for column, numbers in converted.items():
-            frame[column] = numbers
-    values = frame.to_numpy(dtype=np.float64)
-    missing = np.isnan(values)
-    if missing.any() and not allow_missing:
-        row, col = np.argwhere(missing)[0]
-        raise PipelineError(
-            f"{name}: {int(missing.sum())} empty or NaN cells, the first in column "
-            f"{frame.columns[col]!r} at line {row + 2}; fill them, or pass --fill-missing to use "
-            f"each column's median in train.csv"
-        )
-    if np.isinf(values).any():
-        row, col = np.argwhere(np.isinf(values))[0]
-        raise PipelineError(
-            f"{name}: infinite value in column {frame.columns[col]!r} at line {row + 2}; fix it"
-        )
-    return values
+def _target(labels: pd.Series, params: IngestParams, name: str, column: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """The task's kind, y (class codes, or float64 values) and the classes (empty for a regression)."""
+    numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
+    values = labels.to_numpy()
+    if numeric:
+        values = values.astype(np.float64)
+        if not np.isfinite(values).all():
+            row = int(np.argmax(~np.isfinite(values)))
+            raise PipelineError(f"{name}: column {column!r} holds an infinite value at line {row + 2}; fix it")
+        if np.all(np.mod(values, 1) == 0):
+            values = values.astype(np.int64)  # "3.0" is the class 3
+    else:
+        values = values.astype(str)
+    kind = target_kind(values, numeric, params.task, column, name)
+    if kind == "regression":
+        return kind, values.astype(np.float64), np.zeros(0)
+    classes, codes = np.unique(values, return_inverse=True)
+    return kind, codes.astype(np.int64), classes
+
+
+def _sample_layout(sample: pd.DataFrame | None, name: str, test_ids: np.ndarray, test_name: str, kind: str,
+                   classes: np.ndarray, label: str) -> tuple[str, list[str]]:
+    """What sample_submission.csv asks for ("" without one): "label", "probability" (a column
+    of fractions such as 0.5, for a binary task), "probabilities" (one column per class, whose
+    names are returned in the sample's order) or "number"; checked against test.csv first."""
+    if sample is None:
+        return "", []
+    check_sample_ids(sample, name, test_ids, test_name)
+    values = sample.columns[1:]
+    if kind == "regression":
+        return "number", []
+    if len(values) >= 2:
+        wanted = {_class_key(c, label): str(c) for c in classes}
+        found = [_class_key(v, label) for v in values]
+        unknown = [str(v) for v, key in zip(values, found) if key not in wanted]
+        if unknown or len(set(found)) != len(classes):
+            raise PipelineError(
+                f"{name}: columns {', '.join(map(repr, [str(v) for v in values][:5]))} do not name the classes of "
+                f"{label!r} ({', '.join(map(str, classes[:5]))}); use the competition's own sample, or delete it")
+        order = {_class_key(c, label): i for i, c in enumerate(classes)}
+        return "probabilities", [str(classes[order[key]]) for key in found]
+    column = sample[values[0]]
+    if kind == "binary" and pd.api.types.is_float_dtype(column):
+        filled = column.dropna()
+        if len(filled) and ((filled > 0) & (filled < 1)).any() and ((filled >= 0) & (filled <= 1)).all():
+            return "probability", []
+    return "label", []
+
+
+def check_sample_ids(sample: pd.DataFrame, name: str, test_ids: np.ndarray, test_name: str) -> None:
+    """One row per test row, each id a test id, no id twice."""
+    if sample.shape[1] < 2:
+        raise PipelineError(f"{name} has {sample.shape[1]} column; expected an id column and what to predict")
+    if len(sample) != len(test_ids):
+        raise PipelineError(f"{name} has {len(sample)} rows but {test_name} has {len(test_ids)}; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
+    ids = sample.iloc[:, 0].astype(str).str.strip()
+    unknown = ~ids.isin({str(i) for i in test_ids})
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} is not a {test_name} id; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
+    if ids.duplicated().any():
+        row = int(np.argmax(ids.duplicated().to_numpy()))
+        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} appears twice; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
+
+
+def _class_key(name: object, label: str) -> str:
+    """A class named in a sample's header: `Gentoo`, or `species_Gentoo` / `Status_C` as Kaggle writes them."""
+    text = str(name).strip().lower()
+    prefix = f"{label.lower()}_"
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _more(names: list[str]) -> str:
+    return f" (and {len(names) - 1} more)" if len(names) > 1 else ""
 
 
 def _check_pixels(values: np.ndarray, features: list[str], name: str) -> None:
@@ -196,33 +291,10 @@ def _check_pixels(values: np.ndarray, features: list[str], name: str) -> None:
         )
 
 
-def _encode_labels(labels: pd.Series, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
-    if labels.isna().any():
-        row = int(np.argmax(labels.isna().to_numpy()))
-        raise PipelineError(f"{name}: column {column!r} is empty at line {row + 2}; fill or drop that row")
-    values = labels.to_numpy()
-    if pd.api.types.is_float_dtype(labels) and np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
-        values = values.astype(np.int64)  # "3.0" is the class 3
-    elif values.dtype.kind in "iu":
-        values = values.astype(np.int64)  # however the reader stored them
-    elif not pd.api.types.is_numeric_dtype(labels):
-        values = values.astype(str)
-    classes, codes = np.unique(values, return_inverse=True)
-    if values.dtype.kind == "f" and len(classes) > max(20, len(values) // 2):
-        raise PipelineError(
-            f"{name}: column {column!r} has {len(classes)} distinct values in {len(values)} rows, like a "
-            f"regression target; this pipeline classifies, so give class labels (or --label-column)"
-        )
-    if len(classes) < 2:
-        raise PipelineError(
-            f"{name}: column {column!r} holds a single class ({classes[0].item()!r}); "
-            f"a classifier needs at least two"
-        )
-    return codes.astype(np.int64), classes
-
-
 def _fits_uint8(values: np.ndarray) -> bool:
     if values.dtype == np.uint8 or values.size == 0:
         return True
+    if np.isnan(values).any():
+        return False
     whole = values.dtype.kind in "iu" or bool(np.all(np.floor(values) == values))
     return bool(whole and values.min() >= 0 and values.max() <= 255)

@@ -1,4 +1,5 @@
-"""Predict: the trained model on test.csv's rows -> class probabilities."""
+"""Predict: the trained model on test.csv's rows -> class probabilities, or a regression's
+predictions (in the units the model learned; the submission decodes them)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,6 @@ def predict(
     tta: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Test-set class probabilities, one row per test row, in test.csv's order;
+    """Test-set predictions, one row per test row, in test.csv's order;
     `tta` as in models.predict_proba; `on_batch(done, total)` reports progress."""
-    return {"probs": models.predict_proba(model, x_test, on_batch, tta=tta).astype(np.float32)}
+    return {"predictions": models.predict_proba(model, x_test, on_batch, tta=tta).astype(np.float32)}

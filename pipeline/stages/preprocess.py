@@ -1,6 +1,8 @@
-"""Preprocess: features -> float32 images (N, H, W, C) scaled to [0, 1], or standardised vectors.
+"""Preprocess: features -> float32 images (N, H, W, C) scaled to [0, 1], or the table as float32.
 
-Every statistic comes from train.csv's rows only; test is transformed with them.
+Images are scaled by train.csv's range. A table passes through as the schema encoded it
+(NaN for missing cells): its statistics (normalisation, vocabularies) are taken from the
+training rows inside the models, which is where `models/model.keras` needs them too.
 """
 
 from __future__ import annotations
@@ -13,30 +15,26 @@ from pipeline.config import PreprocessParams, parse_image_shape
 from pipeline.errors import PipelineError
 
 
-def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams) -> dict[str, np.ndarray]:
-    """Reshape square feature counts (or a configured shape) to images; otherwise standardise."""
-    shape = image_shape(X.shape[1], params.image_shape, pixels=X.dtype == np.uint8)
-    if shape:
-        stats = {"low": np.float32(X.min()), "high": np.float32(X.max())}
-    else:
-        std = X.std(axis=0)
-        std[std == 0] = 1.0  # a constant column carries no information; keep it at zero
-        stats = {"mean": X.mean(axis=0).astype(np.float32), "std": std.astype(np.float32)}
+def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams,
+               tabular: bool = False) -> dict[str, np.ndarray]:
+    """Reshape square feature counts (or a configured shape) to images; a `tabular` schema
+    (any categorical or date column) is never an image."""
+    shape = None if tabular else image_shape(X.shape[1], params.image_shape, pixels=X.dtype == np.uint8)
+    stats = {"low": np.float32(X.min()), "high": np.float32(X.max())} if shape else {}
     stats["image_shape"] = np.array(shape or (), dtype=np.int64)
     return {"x": transform(X, stats), "x_test": transform(X_test, stats), **stats}
 
 
 def transform(X: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
-    """Features -> the model's float32 input, with the train statistics `preprocess` returned
-    (images scaled by train's range, vectors standardised)."""
+    """Features -> the model's float32 input, with the train statistics `preprocess` returned."""
     shape = tuple(int(d) for d in stats["image_shape"])
-    if shape:
-        scale = (stats["high"] - stats["low"]) or np.float32(1.0)
-        images = X.astype(np.float32)
-        images -= stats["low"]  # in place: one float32 copy, not three
-        images /= scale
-        return images.reshape(-1, *shape)
-    return ((X - stats["mean"]) / stats["std"]).astype(np.float32)
+    if not shape:
+        return X.astype(np.float32, copy=False)
+    scale = (stats["high"] - stats["low"]) or np.float32(1.0)
+    images = X.astype(np.float32)
+    images -= stats["low"]  # in place: one float32 copy, not three
+    images /= scale
+    return images.reshape(-1, *shape)
 
 
 def image_shape(n_features: int, configured: str, pixels: bool = True) -> tuple[int, int, int] | None:

@@ -1,14 +1,16 @@
 """Train: fit the model(s) on the split and return them as cache arrays (see models.to_arrays).
 
-Images get the augmented CNN; vectors get both an MLP and scikit-learn's
-HistGradientBoostingClassifier, and the one with the better validation accuracy is kept. Keras
-networks learn under a cosine learning-rate decay over the epochs the preset (or --epochs, or
---time-budget) allows, with early stopping on validation accuracy that restores the best
-weights. An ensemble trains several seeds and averages their softmax; --refit retrains each on
-train + val for the epoch count validation chose. Keras networks train under a tf.distribute
-strategy (--strategy), with the user's batch size as the global batch split across the replicas.
+Images get the augmented CNN. Tables get both the network for tables (pipeline.tabular) and
+scikit-learn's HistGradientBoosting, and the train stage keeps whichever scores the task's
+metric best on validation: either alone, or their average when that scores better still.
+Boosting is always refit on train + val for the iterations validation chose (seconds).
+Keras networks learn under a cosine learning-rate decay over the epochs the preset (or
+--epochs, or --time-budget) allows, with early stopping that restores the best weights. An
+ensemble trains several seeds and averages their outputs; --refit retrains each on train +
+val for the epoch count validation chose. Keras networks train under a tf.distribute strategy
+(--strategy), with the user's batch size as the global batch split across the replicas.
 How each network is fitted lives in pipeline.training; this module keeps the member/refit
-loop. TensorFlow is imported inside the functions.
+loop and the choice between models. TensorFlow is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -19,13 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import models
+from pipeline import models, tabular
 from pipeline.config import PRESETS, TrainParams, parse_duration
 from pipeline.errors import PipelineError
+from pipeline.schema import NUMERIC, Schema
+from pipeline.task import Task
 from pipeline.training.boosting import fit_hgb
 from pipeline.training.distribute import distribution
 from pipeline.training.keras_fit import fit_keras, resumable
-from pipeline.training.plan import BatchHook, EpochHook, Plan, label
+from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
+
+BLEND_WEIGHT = 0.5  # of the network, in the blend that is tried
+RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
 
 
 def train(
@@ -39,8 +46,11 @@ def train(
     on_batch: BatchHook | None = None,
     checkpoints: Path | None = None,
     tensorboard: Path | None = None,
+    task: Task = CLASSES,
+    schema: Schema | None = None,
 ) -> dict[str, np.ndarray]:
-    """Fit on `train_idx`, choose epochs on `val_idx`; with `params.refit`, refit on both.
+    """Fit on `train_idx`, choose epochs (and, for a table, the model) on `val_idx`; with
+    `params.refit`, refit on both.
 
     `on_epoch(label, logs)` reports each epoch, where `label` reads like "net 2/3 epoch 4/20";
     `on_batch(task, done, total, detail)` each batch, counted over all of a network's epochs,
@@ -48,30 +58,55 @@ def train(
     up its state there after every epoch and a finished one keeps its weights there, so an
     interrupted call resumes where it stopped; the caller removes the folder afterwards.
     With a `tensorboard` folder, each Keras network writes TensorBoard logs into a subfolder
-    named after it (net0, refit0, ...); they change nothing in what is returned.
+    named after it (net0, refit0, ...); they change nothing in what is returned. A table's
+    columns are described by `schema` (plain numeric columns without one).
     """
     if tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
+    arch = models.resolve(params.model, x.shape[1:], PRESETS[params.preset].image_model)
+    spec = None
+    if task.regression:
+        y = task.encode_target(y).astype(np.float32)
+        n_classes = 1
+    if x.ndim == 2 or arch in (models.TABLE_NET, "hgb"):  # a table, or images taken as one
+        flat = x.reshape(len(x), -1)
+        names, kinds, vocabularies = _columns(schema, flat.shape[1])
+        spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.regression else None)
+    plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
+    if arch != "tabular":
+        return _fit(arch, x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
+    return _best_tabular(x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
+
+
+def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[str], dict[str, tuple[str, ...]]]:
+    if schema is None:
+        return [f"f{i}" for i in range(n_features)], [NUMERIC] * n_features, {}
+    return schema.feature_names, schema.feature_kinds, schema.vocabularies
+
+
+def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+         n_classes: int, params: TrainParams, base: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
+    """One kind of model: the ensemble's members, then their refits."""
     preset = PRESETS[params.preset]
-    arch = models.resolve(params.model, x.shape[1:], preset.image_model)
-    if arch == "tabular":
-        return _best_tabular(x, y, train_idx, val_idx, n_classes, params, on_epoch, on_batch, tensorboard)
+    boosting = arch == "hgb"
     # first: a multi-worker strategy must exist before TensorFlow runs any op
-    strategy, strategy_name = distribution(params.strategy) if arch != "hgb" else (None, "one")
+    strategy, strategy_name = distribution(params.strategy) if not boosting else (None, "one")
     params = dataclasses.replace(params, precision=models.training_precision(params.precision, arch))
     n_members = params.ensemble or preset.ensemble
     budget = parse_duration(params.time_budget)
     plan = Plan(
         epochs=params.epochs or preset.epochs(len(train_idx)),
         budget=budget / (n_members * (2 if params.refit else 1)) if budget else None,
-        on_epoch=on_epoch,
-        on_batch=on_batch,
+        on_epoch=base.on_epoch,
+        on_batch=base.on_batch,
         strategy=strategy,
         multi_worker=strategy_name == "multi-worker",
-        tensorboard=tensorboard,
+        tensorboard=base.tensorboard,
+        task=base.task,
+        spec=base.spec,
     )
-    augment = models.augmentation_strength(len(train_idx))
-    fit = resumable(fit_hgb, None) if arch == "hgb" else resumable(fit_keras, checkpoints)
+    augment = models.augmentation_strength(len(train_idx)) if base.spec is None else 0.0
+    fit = resumable(fit_hgb, None) if boosting else resumable(fit_keras, checkpoints)
     members, histories, best_epochs = [], [], []
     for m in range(n_members):
         net, history, best = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment,
@@ -82,7 +117,7 @@ def train(
         best_epochs.append(best)
     images = sum(len(train_idx) * len(h.get("loss", [])) for h in histories)
     refit = []
-    if params.refit:
+    if params.refit or boosting:  # boosting's refit on all rows takes seconds
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, best in enumerate(best_epochs):
             fixed = plan.labelled(label("refit", m, n_members), epochs=best, name=f"refit{m}")
@@ -91,7 +126,7 @@ def train(
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
-        **models.to_arrays(arch, x.shape[1:], n_classes, augment, members, refit),
+        **models.to_arrays(arch, x.shape[1:], n_classes, augment, members, refit, base.spec),
         **{f"history_{name}": np.asarray(v, dtype=np.float32) for name, v in histories[0].items()},
         "best_epoch": np.array(best_epochs[0]),
         "precision": np.array(params.precision),
@@ -101,21 +136,35 @@ def train(
     }
 
 
-def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
-                  n_classes: int, params: TrainParams, on_epoch: EpochHook | None,
-                  on_batch: BatchHook | None, tensorboard: Path | None) -> dict[str, np.ndarray]:
-    """Vectors: fit the MLP and gradient boosting on the same split; keep the better on val
-    (the MLP on a tie)."""
-    results, scores = {}, {}
-    for arch in ("mlp", "hgb"):
-        results[arch] = train(x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
-                              on_epoch, on_batch, tensorboard=tensorboard)
-        probs = models.predict_proba(results[arch], x[val_idx], final=False)
-        scores[arch] = float((probs.argmax(axis=1) == y[val_idx]).mean())
-    chosen = max(scores, key=lambda arch: (scores[arch], arch == "mlp"))
+def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, n_classes: int,
+                  params: TrainParams, plan: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
+    """A table: fit the network and gradient boosting on the same split, then keep the one
+    that scores the task's metric best on validation, or their blend when it beats both
+    (the network on a tie)."""
+    task = plan.task
+    results, predictions = {}, {}
+    for arch in (models.TABLE_NET, "hgb"):
+        results[arch] = _fit(arch, x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
+                             plan, checkpoints)
+        predictions[arch] = models.predict_proba(results[arch], x[val_idx], final=False)
+    predictions[models.BLEND] = BLEND_WEIGHT * predictions[models.TABLE_NET] + (1 - BLEND_WEIGHT) * predictions["hgb"]
+    truth = task.decode_target(y[val_idx]) if task.regression else y[val_idx]
+    scores = {name: task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)
+              for name, p in predictions.items()}
+    chosen = models.TABLE_NET
+    for name in ("hgb", models.BLEND):
+        if task.better(scores[name], scores[chosen]):
+            chosen = name
+    if chosen == models.BLEND:
+        network = results[models.TABLE_NET]  # its history and epochs are the report's
+        kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
+                **models.blend(results, {models.TABLE_NET: BLEND_WEIGHT, "hgb": 1 - BLEND_WEIGHT})}
+    else:
+        kept = results[chosen]
     return {
-        **results[chosen],
+        **kept,
+        "images_trained": np.array(sum(int(r["images_trained"]) for r in results.values())),
         "candidates": np.array(list(scores)),
-        "candidate_val_accuracy": np.array(list(scores.values())),
+        "candidate_scores": np.array(list(scores.values())),
+        "metric": np.array(task.metric),
     }
-

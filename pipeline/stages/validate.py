@@ -1,19 +1,22 @@
-"""Validate: the trained model (before any refit) on the held-out rows -> accuracy, log loss,
-per-class precision and recall, confusion, the probabilities (for the report) and, for
-vectors, permutation feature importance."""
+"""Validate: the trained model (before any refit) on the held-out rows -> the competition's
+metric, and what shows the task best: for classes accuracy, log loss, per-class precision and
+recall, the confusion matrix (and the ROC curve of a binary task); for a regression RMSE, MAE,
+R² and the predictions (for the residual plots). For tables, also permutation importance per
+original column (a date's parts move together)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_score, recall_score
+from sklearn import metrics as sk
 
 from pipeline import models
+from pipeline.task import Task
 
-MAX_IMPORTANCE_FEATURES = 200  # beyond this, permuting each feature costs more than the report is worth
-IMPORTANCE_REPEATS = 5
+MAX_IMPORTANCE_COLUMNS = 200  # beyond this, permuting each column costs more than the report is worth
+IMPORTANCE_REPEATS = 3
+IMPORTANCE_ROWS = 2000  # validation rows the permutations are scored on, at most
 
 
 def validate(
@@ -24,42 +27,81 @@ def validate(
     classes: np.ndarray,
     tta: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
+    task: Task | None = None,
+    feature_columns: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Validation metrics of `model` on rows `val_idx`, with the class names they refer to;
-    `tta` as in models.predict_proba."""
-    labels = np.arange(len(classes))
+    """Validation metrics of `model` on rows `val_idx`; `tta` as in models.predict_proba;
+    `feature_columns` names the original column of each feature (for the importance)."""
+    task = task or Task("multiclass", "accuracy", "label")
     truth = y[val_idx]
-    probs = models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
-    predicted = probs.argmax(axis=1)
+    raw = models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
+    predicted = _in_target_units(task, raw)
     result = {
-        "accuracy": np.array(accuracy_score(truth, predicted)),
-        "log_loss": np.array(log_loss(truth, probs, labels=labels)),
-        "precision": precision_score(truth, predicted, labels=labels, average=None, zero_division=0),
-        "recall": recall_score(truth, predicted, labels=labels, average=None, zero_division=0),
-        "confusion": confusion_matrix(truth, predicted, labels=labels),
+        "metric": np.array(task.metric),
+        "score": np.array(task.score(truth, predicted)),
         "classes": classes,
         "n_val": np.array(len(val_idx)),
-        "probs": probs.astype(np.float32),
+        **(_regression(truth, predicted) if task.regression else _classification(truth, predicted, task)),
     }
-    if x.ndim == 2 and x.shape[1] <= MAX_IMPORTANCE_FEATURES:
-        result["importance_mean"], result["importance_std"] = _importance(model, x[val_idx], truth)
+    if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
+        names, mean, std = _importance(model, x[val_idx], truth, task, feature_columns)
+        result.update(importance_columns=names, importance_mean=mean, importance_std=std)
     return result
 
 
-def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How much validation accuracy drops when each feature's values are shuffled."""
-    nets = models.from_arrays(model, final=False)
-    keras_nets = str(model["arch"]) in models.BUILDERS
+def _in_target_units(task: Task, raw: np.ndarray) -> np.ndarray:
+    """Class probabilities as they are; a regression's predictions in the target's own units."""
+    return task.decode_target(raw[:, 0].astype(np.float64)) if task.regression else raw
 
-    class Fitted:  # permutation_importance wants an estimator; the nets are already trained
-        def fit(self, *args: Any) -> Fitted:
-            return self
 
-    def accuracy(_: Fitted, rows: np.ndarray, labels: np.ndarray) -> float:
-        probs = np.mean([net.predict(rows, batch_size=models.INFERENCE_BATCH, verbose=0) if keras_nets
-                         else net.predict_proba(rows) for net in nets], axis=0)
-        return float((probs.argmax(axis=1) == labels).mean())
+def _classification(truth: np.ndarray, probs: np.ndarray, task: Task) -> dict[str, np.ndarray]:
+    labels = np.arange(probs.shape[1])
+    predicted = probs.argmax(axis=1)
+    result = {
+        "accuracy": np.array(sk.accuracy_score(truth, predicted)),
+        "log_loss": np.array(Task("multiclass", "logloss", "").score(truth, probs)),
+        "precision": sk.precision_score(truth, predicted, labels=labels, average=None, zero_division=0),
+        "recall": sk.recall_score(truth, predicted, labels=labels, average=None, zero_division=0),
+        "confusion": sk.confusion_matrix(truth, predicted, labels=labels),
+        "probs": probs.astype(np.float32),
+    }
+    if task.kind == "binary" and len(np.unique(truth)) == 2:
+        fpr, tpr, _ = sk.roc_curve(truth, probs[:, 1])
+        result.update(roc_fpr=fpr.astype(np.float32), roc_tpr=tpr.astype(np.float32),
+                      auc=np.array(sk.roc_auc_score(truth, probs[:, 1])))
+    return result
 
-    found = permutation_importance(Fitted(), x, truth, scoring=accuracy, n_repeats=IMPORTANCE_REPEATS,
-                                   random_state=0)
-    return found.importances_mean.astype(np.float32), found.importances_std.astype(np.float32)
+
+def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "rmse": np.array(np.sqrt(sk.mean_squared_error(truth, predicted))),
+        "mae": np.array(sk.mean_absolute_error(truth, predicted)),
+        "r2": np.array(sk.r2_score(truth, predicted)),
+        "predicted": predicted.astype(np.float64),
+        "truth": truth.astype(np.float64),
+    }
+
+
+def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray, task: Task,
+                feature_columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How much the metric worsens when one original column's values are shuffled (all its
+    features with the same permutation). Every shuffled copy is predicted in one call."""
+    rng = np.random.default_rng(0)
+    if len(x) > IMPORTANCE_ROWS:
+        rows = np.sort(rng.choice(len(x), IMPORTANCE_ROWS, replace=False))
+        x, truth = x[rows], truth[rows]
+    names = list(dict.fromkeys(str(c) for c in feature_columns))
+    copies = []
+    for name in names:
+        features = [i for i, c in enumerate(feature_columns) if str(c) == name]
+        for _ in range(IMPORTANCE_REPEATS):
+            shuffled = x.copy()
+            shuffled[:, features] = x[rng.permutation(len(x))][:, features]
+            copies.append(shuffled)
+    predicted = _in_target_units(task, models.predict_proba(model, np.concatenate([x, *copies]), final=False))
+    n = len(x)
+    base = task.score(truth, predicted[:n])
+    sign = 1.0 if task.better(1.0, 0.0) else -1.0  # positive: the metric got worse without the column
+    drops = np.array([sign * (base - task.score(truth, predicted[n * (k + 1):n * (k + 2)]))
+                      for k in range(len(copies))]).reshape(len(names), IMPORTANCE_REPEATS)
+    return np.array(names, dtype=str), drops.mean(axis=1).astype(np.float32), drops.std(axis=1).astype(np.float32)

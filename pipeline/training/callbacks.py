@@ -18,8 +18,9 @@ from pipeline.training.distribute import mean_over_workers
 from pipeline.training.plan import Plan
 
 
-def early_stopping(keras: Any, epochs: int, n_val: int) -> Any:
-    """Keras' EarlyStopping on validation accuracy, judged from the second half of the decay
+def early_stopping(keras: Any, epochs: int, n_val: int, monitor: str = "val_accuracy") -> Any:
+    """Keras' EarlyStopping on validation accuracy (or, with `monitor` "val_loss", on the
+    loss: the lowest so far is the best, for metrics that score probabilities or numbers), judged from the second half of the decay
     on (earlier, high-rate epochs are never the ones to keep, and stopping there would skip
     the low-rate epochs that gain most). An epoch within one standard error
     (sqrt(p (1 - p) / n_val)) of the best accuracy so far counts as good as the best: epochs
@@ -38,8 +39,13 @@ def early_stopping(keras: Any, epochs: int, n_val: int) -> Any:
             current = (logs or {}).get(self.monitor)
             if current is None or epoch < self.start_from_epoch:
                 return
-            self.best = current if self.best is None else max(self.best, current)
-            if current >= self.best - math.sqrt(self.best * (1 - self.best) / n_val):
+            if monitor == "val_loss":
+                good = self.best is None or current <= self.best
+                self.best = current if self.best is None else min(self.best, current)
+            else:
+                self.best = current if self.best is None else max(self.best, current)
+                good = current >= self.best - math.sqrt(self.best * (1 - self.best) / n_val)
+            if good:
                 self.best_epoch, self.best_weights, self.wait = epoch, self.model.get_weights(), 0
             else:
                 self.wait += 1
@@ -47,7 +53,7 @@ def early_stopping(keras: Any, epochs: int, n_val: int) -> Any:
                 self.stopped_epoch = epoch
                 self.model.stop_training = True
 
-    return Callback(monitor="val_accuracy", patience=max(3, epochs // 4), restore_best_weights=True,
+    return Callback(monitor=monitor, patience=max(3, epochs // 4), restore_best_weights=True,
                     start_from_epoch=epochs // 2)
 
 
@@ -105,8 +111,10 @@ def ProgressAndBudget(keras: Any, plan: Plan, steps: int, stopping: Any) -> Any:
                 plan.epochs = max(1, min(plan.epochs, int(plan.budget // per_epoch)))
                 if stopping is not None:
                     stopping.start_from_epoch = plan.epochs // 2
-            if "val_accuracy" in (logs or {}):
-                self.validated = f"  val_acc {float(logs['val_accuracy']):.4f}"
+            for key, name in (("val_accuracy", "val_acc"), ("val_loss", "val_loss")):
+                if key in (logs or {}):
+                    self.validated = f"  {name} {float(logs[key]):.4f}"
+                    break
             if plan.on_epoch:
                 shown = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
                 plan.on_epoch(f"{plan.label}epoch {epoch + 1}/{plan.epochs}", shown)

@@ -32,7 +32,7 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
         try:
             meta = cache.read_meta(done)
             if meta is not None:
-                net = models.build(arch, x.shape[1:], n_classes, augment)
+                net = models.build(arch, x.shape[1:], n_classes, augment, spec=plan.spec)
                 weights = cache.load(done)
                 net.set_weights([weights[k] for k in sorted(weights)])
                 return net, meta["history"], meta["best"]
@@ -62,22 +62,23 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     # global batch of params.batch_size rows between them and all-reduces the gradients
     with (tf.distribute.get_strategy() if plan.strategy is None else plan.strategy).scope():
         distributed = tf.distribute.has_strategy()  # False for the default strategy
-        net = models.build(arch, x.shape[1:], n_classes, augment, params.precision)
+        net = models.build(arch, x.shape[1:], n_classes, augment, params.precision, spec=plan.spec)
         for layer in net.layers if distributed else []:
             # Batch norm over the global batch, as on one device, rather than over each replica's
             # share: small shares give noisy statistics, and each worker would keep its own
             # moving averages (so its own model).
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = True
+        regression = plan.task.regression
         net.compile(
             optimizer=keras.optimizers.Adam(params.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+            loss="mean_squared_error" if regression else "sparse_categorical_crossentropy",
+            metrics=[] if regression else ["accuracy"],
         )
     validation = stopping = None
     if val_idx is not None:
-        validation = batches(tf, x[val_idx], y[val_idx], models.INFERENCE_BATCH)
-        stopping = early_stopping(keras, plan.epochs, len(val_idx))
+        validation = batches(tf, _rows(plan, x, val_idx), y[val_idx], models.INFERENCE_BATCH)
+        stopping = early_stopping(keras, plan.epochs, len(val_idx), plan.task.early_stopping_monitor)
     restore = [] if backup is None else [BackupAndRestore(keras, backup)]
     callbacks = [
         *restore,  # first: it sets the starting epoch the others then see
@@ -88,7 +89,7 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
         *([stopping] if stopping else []),
         *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
-    data = batches(tf, x[fit_idx], y[fit_idx], params.batch_size, shuffle_seed=seed)
+    data = batches(tf, _rows(plan, x, fit_idx), y[fit_idx], params.batch_size, shuffle_seed=seed)
     if not distributed:
         # Under a strategy, Keras builds the model on a batch of a first iterator, which draws
         # the first of the per-epoch shuffles; drawing it here too gives every strategy the
@@ -108,11 +109,21 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     return net, kept, len(kept["loss"])
 
 
-def batches(tf: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
-    """A shuffling, prefetching tf.data pipeline (seeded, so reruns are identical)."""
+def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray) -> Any:
+    """The network's input for rows `idx`: the array, or for a table its columns by name."""
+    if plan.spec is None:
+        return x[idx]
+    from pipeline import tabular
+
+    return tabular.inputs(plan.spec, x[idx])
+
+
+def batches(tf: Any, x: Any, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
+    """A shuffling, prefetching tf.data pipeline (seeded, so reruns are identical) of `x` (an
+    array, or a dict of a table's columns) and `y`."""
     data = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
-        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+        data = data.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
     # Across workers, each keeps its share of the (identically shuffled) rows: in-memory
     # data has no files to shard by, which TensorFlow would otherwise try first and warn.
     options = tf.data.Options()

@@ -1,5 +1,5 @@
 """The plan of one network's training: how many epochs, what time budget, under which
-strategy, and where its progress (the epoch and batch hooks) and TensorBoard logs go; and
+strategy, for which task (and, for a table, which columns), and where its progress (the epoch and batch hooks) and TensorBoard logs go; and
 the label ("net 2/3 ") that tells ensemble members and refits apart in that progress.
 """
 
@@ -8,8 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
+from pipeline.task import Task
+
 EpochHook = Callable[[str, dict[str, float]], None]
 BatchHook = Callable[[str, int, int, str], None]
+CLASSES = Task("multiclass", "accuracy", "label")
 
 
 class Plan:
@@ -17,16 +22,19 @@ class Plan:
 
     def __init__(self, epochs: int, budget: float | None, on_epoch: EpochHook | None,
                  on_batch: BatchHook | None, label: str = "", strategy: Any = None,
-                 multi_worker: bool = False, tensorboard: Path | None = None):
+                 multi_worker: bool = False, tensorboard: Path | None = None, task: Task = CLASSES,
+                 spec: dict[str, np.ndarray] | None = None):
         self.epochs, self.budget, self.label = epochs, budget, label
         self.on_epoch, self.on_batch = on_epoch, on_batch
         self.strategy, self.multi_worker, self.tensorboard = strategy, multi_worker, tensorboard
+        self.task = task  # the head, the loss and what early stopping watches
+        self.spec = spec  # a table's description (pipeline.tabular.spec), None for images
 
     def labelled(self, label: str, epochs: int | None = None, name: str = "") -> Plan:
         """A copy for one network; `name` is its TensorBoard subfolder."""
         logs = self.tensorboard / name if self.tensorboard and name else self.tensorboard
         return Plan(epochs or self.epochs, self.budget, self.on_epoch, self.on_batch, label, self.strategy,
-                    self.multi_worker, logs)
+                    self.multi_worker, logs, self.task, self.spec)
 
 
 def label(kind: str, m: int, n: int) -> str:

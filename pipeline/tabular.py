@@ -1,0 +1,163 @@
+"""The network for tables: the schema's columns in, through Keras preprocessing layers.
+
+Each numeric column (a date's parts included) is normalised with the training rows' mean
+and variance, and a missing cell becomes 0 plus a missing indicator; each categorical
+column goes through a StringLookup over train's vocabulary (missing and unseen values share
+its out-of-vocabulary index) into a small embedding. A two-layer MLP with batch norm and
+dropout follows, then a softmax over the classes or one linear output for a regression.
+So `models/model.keras` takes the columns by name: numbers for numeric columns, strings
+for categorical ones.
+
+Everything the builder needs (names, kinds, vocabularies, statistics) is a `spec`: plain
+arrays, stored with the weights in the cache. Keras is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from pipeline.schema import CATEGORICAL
+
+UNITS = (256, 128)
+DROPOUT = 0.2
+MAX_EMBEDDING = 16
+
+
+def spec(feature_names: list[str], feature_kinds: list[str], vocabularies: dict[str, tuple[str, ...]],
+         x_train: np.ndarray, y_train: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The network's description from the training rows: `y_train` (a regression target, in
+    the units the model learns) gives the output's scale."""
+    numeric = np.array([kind != CATEGORICAL for kind in feature_kinds])
+    values = x_train[:, numeric].astype(np.float64)
+    filled = ~np.isnan(values)
+    count = np.maximum(filled.sum(axis=0), 1)
+    mean = np.where(filled, values, 0).sum(axis=0) / count
+    variance = np.where(filled, (values - mean) ** 2, 0).sum(axis=0) / count
+    vocab = [v for name, kind in zip(feature_names, feature_kinds) if kind == CATEGORICAL
+             for v in vocabularies.get(name, ())]
+    sizes = [len(vocabularies.get(name, ())) for name, kind in zip(feature_names, feature_kinds)
+             if kind == CATEGORICAL]
+    described = {
+        "names": np.array(feature_names, dtype=str),
+        "kinds": np.array(feature_kinds, dtype=str),
+        "vocabulary": np.array(vocab, dtype=str),
+        "vocabulary_sizes": np.array(sizes, dtype=np.int64),
+        "mean": mean.astype(np.float32),
+        "variance": np.where(variance > 0, variance, 1).astype(np.float32),
+    }
+    if y_train is not None:
+        described["y_mean"] = np.array(np.mean(y_train), dtype=np.float32)
+        described["y_std"] = np.array(np.std(y_train) or 1.0, dtype=np.float32)
+    return described
+
+
+def input_names(described: dict[str, np.ndarray]) -> list[str]:
+    """The model's input names: the column names, with characters TensorFlow refuses as `_`."""
+    names: list[str] = []
+    for name in described["names"]:
+        clean = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(name)) or "column"
+        while clean in names:
+            clean += "_"
+        names.append(clean)
+    return names
+
+
+def inputs(described: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoded table `x` as the network's inputs: numbers as float32, category codes
+    back to their strings (missing or unseen: the empty string)."""
+    x = x.reshape(len(x), -1)  # images, when `--model mlp` is asked for them
+    columns = {}
+    vocab = [str(v) for v in described["vocabulary"]]
+    start = 0
+    categorical = iter(described["vocabulary_sizes"])
+    for i, (name, kind) in enumerate(zip(input_names(described), described["kinds"])):
+        column = x[:, i]
+        if kind == CATEGORICAL:
+            size = int(next(categorical))
+            words = np.array(["", *vocab[start:start + size]], dtype=object)
+            start += size
+            codes = np.where(np.isnan(column), -1, column).astype(np.int64) + 1
+            columns[name] = words[codes][:, None]
+        else:
+            columns[name] = column.astype(np.float32)[:, None]
+    return columns
+
+
+def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | None = None) -> Any:
+    """A tf.data dataset of `inputs` (and `y`): Keras takes string columns only that way."""
+    import tensorflow as tf
+
+    features = inputs(described, x)
+    return tf.data.Dataset.from_tensor_slices(features if y is None else (features, y))
+
+
+def build(described: dict[str, np.ndarray], n_outputs: int, regression: bool) -> Any:
+    from pipeline.models import load_keras
+
+    keras = load_keras()
+    layers = keras.layers
+    names = input_names(described)
+    kinds = [str(k) for k in described["kinds"]]
+    vocab = [str(v) for v in described["vocabulary"]]
+    model_inputs, numeric, embedded = {}, [], []
+    sizes, start = iter(described["vocabulary_sizes"]), 0
+    for name, kind in zip(names, kinds):
+        if kind == CATEGORICAL:
+            size = int(next(sizes))
+            words = [w for w in vocab[start:start + size] if w]
+            start += size
+            model_inputs[name] = keras.Input((1,), dtype="string", name=name)
+            index = layers.StringLookup(vocabulary=words or ["?"], num_oov_indices=1)(model_inputs[name])
+            dim = min(MAX_EMBEDDING, max(2, round(1.6 * (len(words) + 1) ** 0.56)))
+            embedded.append(layers.Flatten()(layers.Embedding(len(words or ["?"]) + 1, dim)(index)))
+        else:
+            model_inputs[name] = keras.Input((1,), dtype="float32", name=name)
+            numeric.append(model_inputs[name])
+    parts = list(embedded)
+    if numeric:
+        joined = numeric[0] if len(numeric) == 1 else layers.Concatenate()(numeric)
+        normalised = layers.Normalization(mean=described["mean"], variance=described["variance"])(joined)
+        parts.append(_missing_layer(keras)()(normalised))
+    x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
+    for units in UNITS:
+        x = layers.Dense(units, use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Dropout(DROPOUT)(x)
+    if regression:
+        x = layers.Dense(1, dtype="float32")(x)
+        outputs = layers.Rescaling(float(described["y_std"]), offset=float(described["y_mean"]))(x)
+    else:
+        outputs = layers.Dense(n_outputs, activation="softmax", dtype="float32")(x)
+    return keras.Model(model_inputs, outputs, name="mlp")
+
+
+def custom_objects() -> dict[str, Any]:
+    """What `keras.models.load_model` needs to load a table's `models/model.keras`."""
+    from pipeline.models import load_keras
+
+    return {"pipeline>MissingIndicator": _missing_layer(load_keras())}
+
+
+_layers: dict[str, Any] = {}
+
+
+def _missing_layer(keras: Any) -> Any:
+    """A layer that turns NaN into 0 (the mean, once normalised) and appends a 0/1 column per
+    input saying which were missing (see `custom_objects`)."""
+    if "missing" not in _layers:
+        @keras.saving.register_keras_serializable(package="pipeline")
+        class MissingIndicator(keras.layers.Layer):
+            def call(self, x: Any) -> Any:
+                ops = keras.ops
+                missing = ops.isnan(x)
+                return ops.concatenate([ops.where(missing, ops.zeros_like(x), x), ops.cast(missing, x.dtype)], axis=-1)
+
+            def compute_output_shape(self, shape: tuple) -> tuple:
+                return (*shape[:-1], 2 * shape[-1])
+
+        _layers["missing"] = MissingIndicator
+    return _layers["missing"]
