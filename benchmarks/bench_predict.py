@@ -63,6 +63,7 @@ def main() -> None:
     from pipeline import models
     from pipeline.config import load_config
     from pipeline.runner import Runner
+    from pipeline.outputs import write_submission
 
     keras = models.load_keras()
     config = load_config()
@@ -79,7 +80,7 @@ def main() -> None:
     def in_process() -> float:
         cached.unlink(missing_ok=True)
         started = time.perf_counter()
-        Runner(config).submission(Path("submissions/pipeline.csv"))
+        write_submission(Runner(config), Path("submissions/pipeline.csv"))
         return time.perf_counter() - started
 
     def bare_script() -> float:
