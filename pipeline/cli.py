@@ -28,7 +28,7 @@ from pipeline.errors import PipelineError
 from pipeline.models import TTA_VIEWS
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
-from pipeline.runner import STAGES, Reporter, Runner
+from pipeline.runner import STAGES, Reporter, Runner, describe
 
 app = typer.Typer(
     add_completion=True,
@@ -290,6 +290,14 @@ def status(runner: Runner) -> None:
     for row in runner.status():
         table.add_row(row.name, f"[{colour[row.state]}]{row.state}[/]", row.reason)
     out.print(table)
+    _print_task(runner)
+
+
+def _print_task(runner: Runner) -> None:
+    """The task ingest decided (not known before ingest has run)."""
+    task = runner.task()
+    shown = describe(task) if task else "task: decided when ingest runs (--task and --metric to choose)"
+    out.print(f"[dim]{escape(shown)}[/]", highlight=False)
 
 
 @command("config")
@@ -306,6 +314,7 @@ def show_config(runner: Runner) -> None:
         shown = flags[name] if source == "option" else source
         table.add_row(name, json.dumps(value), shown, style=None if source == "default" else "bold")  # TOML's spelling
     out.print(table)
+    _print_task(runner)
 
 
 @command("clean", stage_options=False)

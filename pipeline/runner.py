@@ -21,6 +21,7 @@ import numpy as np
 from pipeline import cache, faults
 from pipeline.config import Config
 from pipeline.errors import PipelineError
+from pipeline.task import Task
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 # stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
@@ -147,6 +148,16 @@ class Runner:
     def status(self) -> list[StageStatus]:
         return [self.state(name) for name in STAGES]
 
+    def task(self) -> Task | None:
+        """The task ingest decided (a pipeline.task.Task), when its cache entry is fresh; else None.
+        Reads three small members of ingest.npz: nothing heavy is imported."""
+        if self.state("ingest").state != "fresh":
+            return None
+        try:
+            return Task.from_arrays(cache.load(self.path("ingest"), TASK))
+        except cache.CorruptCache:
+            return None
+
     # -- running ------------------------------------------------------------------------
 
     def run(self, target: str) -> None:
@@ -250,8 +261,7 @@ class Runner:
         result = _stage("ingest")(frames[0], frames[1], self.config.ingest, paths[0].name, paths[1].name, *sample)
         for note in result["notes"]:
             self.report.warn(str(note))
-        self.report.info(f"task: {result['task']}, scored by {result['metric']}; the submission holds "
-                         f"{OUTPUTS[str(result['output'])]}")
+        self.report.info(describe(Task.from_arrays(result)))
         return result
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -260,15 +270,11 @@ class Runner:
         return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        from pipeline.task import Task
-
         ingested = inputs["ingest"]
         return _stage("split")(ingested["y"], ingested["classes"], self.config.split, Task.from_arrays(ingested))
 
     def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         from pipeline.schema import Schema
-        from pipeline.task import Task
-
         started = time.perf_counter()
         checkpoints = self._checkpoints()
         ingested = inputs["ingest"]
@@ -325,8 +331,6 @@ class Runner:
         faults.point(f"epoch:{label.strip()}")
 
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        from pipeline.task import Task
-
         faults.point("validate")
         ingested = inputs["ingest"]
         return _stage("validate")(
@@ -403,6 +407,11 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write in {folder} ({exc.strerror}); make it writable or choose "
                                 f"another --data-dir") from None
+
+
+def describe(task: Task) -> str:
+    """One line on the task, e.g. "task: binary, scored by auc; the submission holds a probability"."""
+    return f"task: {task.kind}, scored by {task.metric}; the submission holds {OUTPUTS[task.output]}"
 
 
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:
