@@ -221,9 +221,14 @@ def run_pipeline(folder: Path, spec: dict, extra: list[str], timeout: float) -> 
     metrics_file = folder / "reports" / "metrics.json"
     if metrics_file.exists():
         try:
-            found = _find_metric(json.loads(metrics_file.read_text()), spec["metric"])
+            reported = json.loads(metrics_file.read_text())
         except (ValueError, OSError):
-            found = None
+            reported = {}
+        if reported.get("metric") == spec["metric"]:  # the pipeline scored the competition's own metric
+            found = ("score", float(reported["score"]))
+        else:
+            found = _find_metric(reported, spec["metric"])
+        result["val_metric"] = reported.get("metric", "")
         if found:
             result["val_key"], result["val"] = found
     return result
@@ -402,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                 if "error" in ours:
                     failures += 1
                     notes.append("pipeline " + ours["error"])
+                if ours.get("val_metric") and ours["val_metric"] != spec["metric"]:
+                    notes.append(f"pipeline chose {ours['val_metric']}")
                 cell = _fmt(ours.get("score")) if "score" in ours else "FAIL"
                 row += f" {cell:>9s} {_secs(ours['seconds']):>6s} {_fmt(ours.get('val')):>9s}"
             if with_ag:
