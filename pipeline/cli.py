@@ -319,12 +319,13 @@ def show_config(runner: Runner) -> None:
 
 @command("clean", stage_options=False)
 def clean(runner: Runner) -> None:
-    """Remove cached outputs (data/processed/), models/model.keras, reports/metrics.json and
+    """Remove cached outputs (data/processed/), models/model.keras and .pkl, reports/metrics.json and
     the report. data/raw/ is never touched."""
     from pipeline.reports import FILES
 
     config = runner.config
-    targets = [p for name in STAGES if (p := runner.exported(name)) is not None and p.exists()]
+    exported = {runner.exported(name) for name in STAGES} | {config.models_dir / f"model.{s}" for s in ("keras", "pkl")}
+    targets = [p for p in exported if p is not None and p.exists()]  # a blend exports both models
     targets += [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
     targets += [p for name in FILES if (p := config.reports_dir / name).exists()]
     for path in targets:

@@ -309,8 +309,16 @@ def export(arrays: dict[str, np.ndarray], folder: Path) -> Path:
     Keras model that averages its networks) or, for scikit-learn estimators, `model.pkl`;
     a blend writes both and returns the network's."""
     if str(arrays["arch"]) == BLEND:
-        paths = [export(part(arrays, name), folder) for name in arrays["blend_parts"]]
+        paths = [_export_one(part(arrays, name), folder) for name in arrays["blend_parts"]]
         return next((p for p in paths if p.suffix == ".keras"), paths[0])
+    path = _export_one(arrays, folder)
+    for other in (folder / "model.keras", folder / "model.pkl"):
+        if other != path:
+            other.unlink(missing_ok=True)  # an earlier model's, which would read as this one's
+    return path
+
+
+def _export_one(arrays: dict[str, np.ndarray], folder: Path) -> Path:
     nets = from_arrays(arrays)
     folder.mkdir(parents=True, exist_ok=True)
     if not is_keras(str(arrays["arch"])):

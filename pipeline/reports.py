@@ -46,6 +46,8 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
                       confusion_matrix=metrics["confusion"].tolist())
         if "precision" in metrics:
             record["precision"] = {str(c): float(p) for c, p in zip(classes, metrics["precision"])}
+    if "candidates" in metrics:
+        record["candidates"] = {str(c): float(v) for c, v in zip(metrics["candidates"], metrics["candidate_scores"])}
     if "importance_mean" in metrics:
         record["importance"] = {str(c): float(v) for c, v in zip(metrics["importance_columns"],
                                                                  metrics["importance_mean"])}

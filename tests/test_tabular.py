@@ -186,7 +186,9 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     assert first.code == 0, first.output
     assert "task: binary, scored by accuracy; the submission holds labels" in first.output
     assert "'Name' is free text" in first.output and "kept " in first.output
-    assert json.loads(Path("reports/metrics.json").read_text())["metric"] == "accuracy"
+    metrics = json.loads(Path("reports/metrics.json").read_text())
+    assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {"mlp", "hgb", "blend"}
+    assert metrics["score"] == pytest.approx(max(metrics["candidates"].values()), rel=1e-5)
     assert Path("reports/roc.png").exists() and Path("reports/feature_importance.png").exists()
     pred = invoke("predict", *QUICK, "--out", "submissions/sub.csv")
     assert pred.code == 0, pred.output

@@ -43,6 +43,8 @@ def validate(
         "n_val": np.array(len(val_idx)),
         **(_regression(truth, predicted) if task.regression else _classification(truth, predicted, task)),
     }
+    if "candidates" in model:  # a table's models, each scored on these rows by train
+        result.update(candidates=model["candidates"], candidate_scores=model["candidate_scores"])
     if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
         names, mean, std = _importance(model, x[val_idx], truth, task, feature_columns)
         result.update(importance_columns=names, importance_mean=mean, importance_std=std)
