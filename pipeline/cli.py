@@ -100,7 +100,8 @@ STAGE_OPTIONS = [
     _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
     _option("preset", str, "fast (about a minute), default, or best (an ensemble, with --tta) [default: default]."),
     _option("model", str, "auto, cnn, cnn_large, mlp or hgb [default: auto: the preset's CNN for "
-            "images (cnn_large for best), the better of mlp and hgb on validation for vectors]."),
+            "images (cnn_large for best); for tables the network (mlp), gradient boosting (hgb) or their blend, "
+            "whichever scores the metric best on validation]."),
     _option("epochs", int, "Most epochs to train; early stopping may end sooner "
             "[default: the preset's, from the row count]."),
     _option("ensemble", int, "Networks (seeds) to train and average [default: the preset's]."),
@@ -241,7 +242,7 @@ def _stage_command(stage: str, doc: str) -> None:
 
 
 _stage_command("ingest", "Read data/raw/train.csv and test.csv into arrays.")
-_stage_command("preprocess", "Reshape to images and scale to [0, 1], or standardise vectors.")
+_stage_command("preprocess", "Reshape to images and scale to [0, 1]; tables pass through.")
 _stage_command("split", "Stratified train/validation split (indices only).")
 _stage_command("train", "Train the Keras model; also exports models/model.keras.")
 _stage_command("validate", "Validation metrics; saves reports/metrics.json.")

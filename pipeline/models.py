@@ -65,7 +65,7 @@ def build(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: floa
     if arch == TABLE_NET:
         from pipeline import tabular
 
-        return tabular.build(spec, n_classes, regression="y_mean" in spec)
+        return tabular.build(load_keras(), spec, n_classes, regression="y_mean" in spec)
     keras = load_keras()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     try:

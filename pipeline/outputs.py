@@ -38,7 +38,7 @@ def write_submission(runner: Runner, out: Path) -> Any:
         io.read_csv(sample_path) if sample_path else None,
         sample_path.name if sample_path else "",
         Task.from_arrays(info),
-        info.get("class_columns", ()),
+        info["class_columns"],
     )
     io.write_csv(frame, out)
     return frame

@@ -266,7 +266,7 @@ class Runner:
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         ingested = inputs["ingest"]
-        tabular = "column_kinds" in ingested and bool(np.any(ingested["column_kinds"] != "numeric"))
+        tabular = bool(np.any(ingested["column_kinds"] != "numeric"))
         return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -290,7 +290,7 @@ class Runner:
             checkpoints=checkpoints,
             tensorboard=self._tensorboard(),
             task=Task.from_arrays(ingested),
-            schema=Schema.from_arrays(ingested) if "columns" in ingested else None,
+            schema=Schema.from_arrays(ingested),
         )
         if "candidates" in result:
             scores = ", ".join(f"{name} {score:.4f}" for name, score in
@@ -342,7 +342,7 @@ class Runner:
             self.config.predict.tta,
             self.predicting,
             Task.from_arrays(ingested),
-            ingested.get("feature_columns"),
+            ingested["feature_columns"],
         )
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -440,6 +440,7 @@ def _why_stale(stored: dict[str, Any], current: dict[str, Any]) -> str:
     for file, digest in current.get("raw", {}).items():
         old = stored.get("raw", {}).get(file)
         reasons.append(f"{file} is new" if old is None else f"{file} changed" if old != digest else "")
+    reasons += [f"{file} is gone" for file in stored.get("raw", {}) if file not in current.get("raw", {})]
     old_params = stored.get("params", {})
     for param, value in current["params"].items():
         if old_params.get(param) != value:

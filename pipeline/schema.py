@@ -119,7 +119,8 @@ def looks_like_id(column: object, values: pd.Series) -> bool:
 
 
 def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) -> Schema:
-    """The schema of `columns` of `train`; ids and free-text columns are left out, each with a note."""
+    """The schema of `columns` of `train`; ids, and free text without frequent words, are left
+    out, each with a note."""
     kept, kinds, vocabularies, with_time, ids, texts = [], [], {}, [], [], []
     for column in columns:
         series = train[column]
@@ -156,12 +157,8 @@ def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) 
 
 def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "train.csv",
            notes: list[str] | None = None) -> np.ndarray:
-    """`frame`'s schema columns as one float64 matrix (see the module docstring), checked:
-    a column numeric in train.csv must hold numbers here too."""
-    missing = [c for c in schema.columns if c not in frame.columns]
-    if missing:
-        raise PipelineError(f"{name}: feature column {missing[0]!r} of {train_name} is missing{_more(missing)}; "
-                            f"it needs the same feature columns as {train_name}")
+    """`frame`'s schema columns (it must have them) as one float64 matrix (see the module
+    docstring), checked: a column numeric in train.csv must hold numbers here too."""
     parts, unknown = [], []
     for column, kind in zip(schema.columns, schema.kinds):
         series = frame[column]

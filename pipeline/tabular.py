@@ -94,10 +94,8 @@ def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | Non
     return tf.data.Dataset.from_tensor_slices(features if y is None else (features, y))
 
 
-def build(described: dict[str, np.ndarray], n_outputs: int, regression: bool) -> Any:
-    from pipeline.models import load_keras
-
-    keras = load_keras()
+def build(keras: Any, described: dict[str, np.ndarray], n_outputs: int, regression: bool) -> Any:
+    """The network `described`, from the `keras` module given (pipeline.models loads it)."""
     layers = keras.layers
     names = input_names(described)
     kinds = [str(k) for k in described["kinds"]]
@@ -137,9 +135,9 @@ def build(described: dict[str, np.ndarray], n_outputs: int, regression: bool) ->
 
 def custom_objects() -> dict[str, Any]:
     """What `keras.models.load_model` needs to load a table's `models/model.keras`."""
-    from pipeline.models import load_keras
+    import keras
 
-    return {"pipeline>MissingIndicator": _missing_layer(load_keras())}
+    return {"pipeline>MissingIndicator": _missing_layer(keras)}
 
 
 _layers: dict[str, Any] = {}

@@ -53,8 +53,6 @@ class Task:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Task:
-        if "task" not in arrays:  # an entry written before tasks existed: it classified
-            return cls("multiclass", "accuracy", "label")
         return cls(str(arrays["task"]), str(arrays["metric"]), str(arrays["output"]))
 
     def encode_target(self, y: np.ndarray) -> np.ndarray:
