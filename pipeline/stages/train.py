@@ -31,7 +31,7 @@ from pipeline.training.distribute import distribution
 from pipeline.training.keras_fit import fit_keras, resumable
 from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
 
-BLEND_WEIGHT = 0.5  # of the network, in the blend that is tried
+BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # of the network, in the blends tried
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
 
 
@@ -147,10 +147,15 @@ def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: 
         results[arch] = _fit(arch, x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
                              plan, checkpoints)
         predictions[arch] = models.predict_proba(results[arch], x[val_idx], final=False)
-    predictions[models.BLEND] = BLEND_WEIGHT * predictions[models.TABLE_NET] + (1 - BLEND_WEIGHT) * predictions["hgb"]
     truth = task.decode_target(y[val_idx]) if task.regression else y[val_idx]
-    scores = {name: task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)
-              for name, p in predictions.items()}
+
+    def score(p: np.ndarray) -> float:
+        return task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)
+
+    scores = {name: score(p) for name, p in predictions.items()}
+    blends = {w: score(w * predictions[models.TABLE_NET] + (1 - w) * predictions["hgb"]) for w in BLEND_WEIGHTS}
+    weight = max(BLEND_WEIGHTS, key=lambda w: (0 if np.isnan(blends[w]) else (1 if task.better(1, 0) else -1) * blends[w]))
+    scores[models.BLEND] = blends[weight]
     chosen = models.TABLE_NET
     for name in ("hgb", models.BLEND):
         if task.better(scores[name], scores[chosen]):
@@ -158,7 +163,7 @@ def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: 
     if chosen == models.BLEND:
         network = results[models.TABLE_NET]  # its history and epochs are the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
-                **models.blend(results, {models.TABLE_NET: BLEND_WEIGHT, "hgb": 1 - BLEND_WEIGHT})}
+                **models.blend(results, {models.TABLE_NET: weight, "hgb": 1 - weight})}
     else:
         kept = results[chosen]
     return {

@@ -18,8 +18,8 @@ from pipeline.schema import CATEGORICAL
 from pipeline.training.plan import Plan
 
 MAX_ITER = 1000
-LEARNING_RATE = 0.1
-PATIENCE = 20  # iterations without a better validation loss before stopping
+LEARNING_RATE = 0.05
+PATIENCE = 30  # iterations without a better validation loss before stopping
 
 
 def fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
