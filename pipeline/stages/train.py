@@ -2,7 +2,8 @@
 
 Images get the augmented CNN. Tables get both the network for tables (pipeline.tabular) and
 scikit-learn's HistGradientBoosting, and the train stage keeps whichever scores the task's
-metric best on validation: either alone, or their average when that scores better still.
+metric best on validation: either alone, or a weighted average of the two when that scores
+better still.
 Boosting is always refit on train + val for the iterations validation chose (seconds).
 Keras networks learn under a cosine learning-rate decay over the epochs the preset (or
 --epochs, or --time-budget) allows, with early stopping that restores the best weights. An
@@ -139,8 +140,8 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
 def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, n_classes: int,
                   params: TrainParams, plan: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
     """A table: fit the network and gradient boosting on the same split, then keep the one
-    that scores the task's metric best on validation, or their blend when it beats both
-    (the network on a tie)."""
+    that scores the task's metric best on validation, or their best-weighted blend when it
+    beats both (the network on a tie, then boosting)."""
     task = plan.task
     results, predictions = {}, {}
     for arch in (models.TABLE_NET, "hgb"):
