@@ -58,6 +58,17 @@ CASES: dict[str, tuple[dict[str, str | None], list[str], str, str]] = {
     "sample_submission rows": ({"sample_submission.csv": "ImageId,Label\n1,0\n"},
                                ["predict", *FAST, "--out", "submissions/sub.csv"],
                                "sample_submission.csv has 1 rows but test.csv has 2", "submission"),
+    "text in test where train has numbers": ({"test.csv": "pixel0,pixel1,pixel2,pixel3\n1,x,3,4\n5,6,7,8\n"},
+                                             ["run-all"], "test.csv: column 'pixel1', line 2 holds 'x', not a "
+                                             "number; it holds numbers in train.csv", "ingest"),
+    "sample ids not test's, before training": ({"sample_submission.csv": "ImageId,Label\n1,0\n7,0\n"}, ["run-all"],
+                                               "sample_submission.csv: id '7' at line 3 is not a test.csv id",
+                                               "ingest"),
+    "a metric that does not fit": ({}, ["run-all", "--metric", "rmse"],
+                                   "--metric rmse does not fit a binary task; use one of accuracy", "ingest"),
+    "a task that does not fit": ({"train.csv": GOOD_TRAIN.replace("\n1,", "\nb,").replace("\n0,", "\na,")},
+                                 ["run-all", "--task", "regression"],
+                                 "train.csv: column 'label' holds text, so --task regression cannot learn it", "ingest"),
     "--out not writable": ({}, ["predict", "--out", "notes.txt/sub.csv"], "--out notes.txt/sub.csv: cannot write",
                            "ingest"),
 }
