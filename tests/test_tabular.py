@@ -128,6 +128,15 @@ def test_a_positive_skewed_target_is_a_regression_scored_by_rmsle() -> None:
     assert str(out["metric"]) == "mae"
 
 
+def test_whole_number_targets_are_classes_unless_the_sample_asks_for_a_number() -> None:
+    train_df = houses(120).assign(Rooms=lambda f: (f["LotArea"].fillna(100) // 40).astype(int)).drop(columns="SalePrice")
+    test_df = houses(6, seed=1).drop(columns="SalePrice")
+    assert str(ingest(train_df, test_df, IngestParams())["task"]) == "multiclass"
+    sample = pd.DataFrame({"Id": test_df["Id"], "Rooms": 3.47})  # the training mean: a number is wanted
+    out = ingest(train_df, test_df, IngestParams(), sample=sample)
+    assert (str(out["task"]), str(out["output"])) == ("regression", "number")
+
+
 @pytest.mark.parametrize(("params", "message"), [
     (IngestParams(metric="auc"), "--metric auc does not fit a regression task; use one of rmse, rmsle, mae, r2"),
     (IngestParams(task="binary"), "--task binary, but column 'SalePrice' holds"),

@@ -67,7 +67,7 @@ def ingest(
         x = _filled(x, fill, train_name, notes)
     x_test = features_of(test, schema, test_name, fill, notes, train_name, params.fill_missing)
 
-    task, y, classes = _target(train[label], params, train_name, label)
+    task, y, classes = _target(train[label], params, train_name, label, _asks_for_numbers(sample))
     test_ids = ids_of(test, id_column, test_name)
     sample_output, class_columns = _sample_layout(sample, sample_name, test_ids, test_name, task, classes, label)
     metric = choose_metric(task, params.metric, sample_output, y)
@@ -199,8 +199,20 @@ def ids_of(test: pd.DataFrame, id_column: str, test_name: str) -> np.ndarray:
     return ids.astype(str) if ids.dtype.kind not in "iuf" else ids  # cache files never hold pickled objects
 
 
-def _target(labels: pd.Series, params: IngestParams, name: str, column: str) -> tuple[str, np.ndarray, np.ndarray]:
-    """The task's kind, y (class codes, or float64 values) and the classes (empty for a regression)."""
+def _asks_for_numbers(sample: pd.DataFrame | None) -> bool:
+    """Whether the sample's one value column holds a fraction above 1 (such as 5.87, a mean):
+    a number to predict, not a class or a probability."""
+    if sample is None or sample.shape[1] != 2 or not pd.api.types.is_float_dtype(sample.iloc[:, 1]):
+        return False
+    values = sample.iloc[:, 1].dropna()
+    return bool(((values % 1 != 0) & (values.abs() > 1)).any())
+
+
+def _target(labels: pd.Series, params: IngestParams, name: str, column: str,
+            numbers_asked: bool = False) -> tuple[str, np.ndarray, np.ndarray]:
+    """The task's kind, y (class codes, or float64 values) and the classes (empty for a
+    regression). Whole numbers are classes unless there are many, or the sample asks for
+    `numbers_asked` and there are more than two."""
     numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
     values = labels.to_numpy()
     if numeric:
@@ -212,7 +224,10 @@ def _target(labels: pd.Series, params: IngestParams, name: str, column: str) -> 
             values = values.astype(np.int64)  # "3.0" is the class 3
     else:
         values = values.astype(str)
-    kind = target_kind(values, numeric, params.task, column, name)
+    requested = params.task
+    if requested == "auto" and numeric and numbers_asked and len(np.unique(values)) > 2:
+        requested = "regression"
+    kind = target_kind(values, numeric, requested, column, name)
     if kind == "regression":
         return kind, values.astype(np.float64), np.zeros(0)
     classes, codes = np.unique(values, return_inverse=True)
