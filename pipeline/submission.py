@@ -55,28 +55,36 @@ def _values(predictions: np.ndarray, classes: np.ndarray, task: Task, class_colu
 
 def _follow_sample(values: pd.DataFrame, test_ids: np.ndarray, sample: pd.DataFrame, name: str) -> pd.DataFrame:
     """`values` in the sample's id order, under the sample's header (its columns in order)."""
-    id_col = sample.columns[0]
-    if len(sample) != len(test_ids):
-        raise PipelineError(
-            f"{name} has {len(sample)} rows but test.csv has {len(test_ids)}; "
-            f"use the sample_submission.csv of the same competition, or delete it"
-        )
+    check_sample_ids(sample, name, test_ids, "test.csv")
     if sample.shape[1] - 1 != values.shape[1]:
         raise PipelineError(f"{name} has {sample.shape[1] - 1} value columns, but the task writes "
                             f"{values.shape[1]}; use the competition's own sample, or delete it")
+    id_col = sample.columns[0]
     position = {str(i): n for n, i in enumerate(test_ids)}
     sample_ids = sample[id_col].astype(str).str.strip()
-    unknown = ~sample_ids.isin(position.keys())
-    if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise PipelineError(
-            f"{name}: id {sample_ids.iloc[row]!r} at line {row + 2} is not a test.csv id; "
-            f"use the sample_submission.csv of the same competition, or delete it"
-        )
     order = sample_ids.map(position).to_numpy()
     ordered = values.iloc[order].reset_index(drop=True)
     ordered.columns = list(sample.columns[1:])
     return pd.concat([pd.DataFrame({id_col: sample[id_col].to_numpy()}), ordered], axis=1)
+
+
+def check_sample_ids(sample: pd.DataFrame, name: str, test_ids: np.ndarray, test_name: str) -> None:
+    """One row per test row, each id a test id, no id twice."""
+    if sample.shape[1] < 2:
+        raise PipelineError(f"{name} has {sample.shape[1]} column; expected an id column and what to predict")
+    if len(sample) != len(test_ids):
+        raise PipelineError(f"{name} has {len(sample)} rows but {test_name} has {len(test_ids)}; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
+    ids = sample.iloc[:, 0].astype(str).str.strip()
+    unknown = ~ids.isin({str(i) for i in test_ids})
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} is not a {test_name} id; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
+    if ids.duplicated().any():
+        row = int(np.argmax(ids.duplicated().to_numpy()))
+        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} appears twice; "
+                            f"use the sample_submission.csv of the same competition, or delete it")
 
 
 def check_submission(frame: pd.DataFrame, n_test: int, classes: np.ndarray, task: Task = CLASSES) -> None:

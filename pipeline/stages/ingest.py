@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline import schema as schemas
 from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
+from pipeline.submission import check_sample_ids
 from pipeline.task import Task, choose_metric, choose_output, target_kind
 
 PIXEL = re.compile(r"pixel_?\d+", re.IGNORECASE)
@@ -261,25 +262,6 @@ def _sample_layout(sample: pd.DataFrame | None, name: str, test_ids: np.ndarray,
         if len(filled) and ((filled > 0) & (filled < 1)).any() and ((filled >= 0) & (filled <= 1)).all():
             return "probability", []
     return "label", []
-
-
-def check_sample_ids(sample: pd.DataFrame, name: str, test_ids: np.ndarray, test_name: str) -> None:
-    """One row per test row, each id a test id, no id twice."""
-    if sample.shape[1] < 2:
-        raise PipelineError(f"{name} has {sample.shape[1]} column; expected an id column and what to predict")
-    if len(sample) != len(test_ids):
-        raise PipelineError(f"{name} has {len(sample)} rows but {test_name} has {len(test_ids)}; "
-                            f"use the sample_submission.csv of the same competition, or delete it")
-    ids = sample.iloc[:, 0].astype(str).str.strip()
-    unknown = ~ids.isin({str(i) for i in test_ids})
-    if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} is not a {test_name} id; "
-                            f"use the sample_submission.csv of the same competition, or delete it")
-    if ids.duplicated().any():
-        row = int(np.argmax(ids.duplicated().to_numpy()))
-        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} appears twice; "
-                            f"use the sample_submission.csv of the same competition, or delete it")
 
 
 def _class_key(name: object, label: str) -> str:
