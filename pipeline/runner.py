@@ -51,8 +51,6 @@ CODE: dict[str, tuple[str, ...]] = {
     "validate": ("stages/validate.py", "task.py"),
     "predict": ("stages/predict.py",),
 }
-OUTPUTS = {"label": "labels", "probability": "a probability", "probabilities": "one probability per class",
-           "number": "numbers"}
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
 
@@ -261,7 +259,7 @@ class Runner:
         result = _stage("ingest")(frames[0], frames[1], self.config.ingest, paths[0].name, paths[1].name, *sample)
         for note in result["notes"]:
             self.report.warn(str(note))
-        self.report.info(describe(Task.from_arrays(result)))
+        self.report.info(Task.from_arrays(result).summary)
         return result
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -407,11 +405,6 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write in {folder} ({exc.strerror}); make it writable or choose "
                                 f"another --data-dir") from None
-
-
-def describe(task: Task) -> str:
-    """One line on the task, e.g. "task: binary, scored by auc; the submission holds a probability"."""
-    return f"task: {task.kind}, scored by {task.metric}; the submission holds {OUTPUTS[task.output]}"
 
 
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:

@@ -70,20 +70,22 @@ def inputs(described: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndar
     back to their strings (missing or unseen: the empty string)."""
     x = x.reshape(len(x), -1)  # images, when `--model mlp` is asked for them
     columns = {}
-    vocab = [str(v) for v in described["vocabulary"]]
-    start = 0
-    categorical = iter(described["vocabulary_sizes"])
+    vocabularies = iter(_vocabularies(described))
     for i, (name, kind) in enumerate(zip(input_names(described), described["kinds"])):
         column = x[:, i]
         if kind == CATEGORICAL:
-            size = int(next(categorical))
-            words = np.array(["", *vocab[start:start + size]], dtype=object)
-            start += size
+            words = np.array(["", *next(vocabularies)], dtype=object)
             codes = np.where(np.isnan(column), -1, column).astype(np.int64) + 1
             columns[name] = words[codes][:, None]
         else:
             columns[name] = column.astype(np.float32)[:, None]
     return columns
+
+
+def _vocabularies(described: dict[str, np.ndarray]) -> list[list[str]]:
+    """Each categorical column's vocabulary, in column order."""
+    vocab, ends = [str(v) for v in described["vocabulary"]], np.cumsum(described["vocabulary_sizes"])
+    return [vocab[start:end] for start, end in zip([0, *ends[:-1]], ends)]
 
 
 def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | None = None) -> Any:
@@ -97,16 +99,11 @@ def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | Non
 def build(keras: Any, described: dict[str, np.ndarray], n_outputs: int, regression: bool) -> Any:
     """The network `described`, from the `keras` module given (pipeline.models loads it)."""
     layers = keras.layers
-    names = input_names(described)
-    kinds = [str(k) for k in described["kinds"]]
-    vocab = [str(v) for v in described["vocabulary"]]
     model_inputs, numeric, embedded = {}, [], []
-    sizes, start = iter(described["vocabulary_sizes"]), 0
-    for name, kind in zip(names, kinds):
+    vocabularies = iter(_vocabularies(described))
+    for name, kind in zip(input_names(described), described["kinds"]):
         if kind == CATEGORICAL:
-            size = int(next(sizes))
-            words = [w for w in vocab[start:start + size] if w]
-            start += size
+            words = [w for w in next(vocabularies) if w]
             model_inputs[name] = keras.Input((1,), dtype="string", name=name)
             index = layers.StringLookup(vocabulary=words or ["?"], num_oov_indices=1)(model_inputs[name])
             dim = min(MAX_EMBEDDING, max(2, round(1.6 * (len(words) + 1) ** 0.56)))

@@ -21,6 +21,8 @@ REGRESSION_METRICS = ("rmse", "rmsle", "mae", "r2")
 METRICS = ("auto", *CLASSIFICATION_METRICS, *REGRESSION_METRICS)
 LOWER_IS_BETTER = ("logloss", "rmse", "rmsle", "mae")
 MAX_CLASSES = 20  # whole numbers with more distinct values than this are a regression target
+OUTPUTS = {"label": "labels", "probability": "a probability", "probabilities": "one probability per class",
+           "number": "numbers"}
 SKEWED = 0.75  # a positive target skewed more than this (the usual Kaggle rule) is scored and learned as its log
 
 
@@ -32,6 +34,11 @@ class Task:
     kind: str
     metric: str
     output: str
+
+    @property
+    def summary(self) -> str:
+        """One line for the user, e.g. "task: binary, scored by auc; the submission holds a probability"."""
+        return f"task: {self.kind}, scored by {self.metric}; the submission holds {OUTPUTS[self.output]}"
 
     @property
     def regression(self) -> bool:
