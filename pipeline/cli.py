@@ -13,22 +13,20 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, TaskProgressColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pipeline.console import RichReporter, err, out
 from pipeline.config import SplitParams, TrainParams, load_config
 from pipeline.errors import PipelineError
 from pipeline.models import TTA_VIEWS
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
-from pipeline.runner import STAGES, Reporter, Runner, describe
+from pipeline.runner import STAGES, Runner
 
 app = typer.Typer(
     add_completion=True,
@@ -36,8 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Kaggle CSV competitions: cached stages from data/raw/train.csv + test.csv to a submission.",
 )
-out = Console()
-err = Console(stderr=True)
 
 # option name -> the config settings it overrides
 PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -155,79 +151,6 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
     return decorate
 
 
-PLAIN_EVERY_S = 10.0  # without a terminal, long work prints a progress line this often
-
-
-class RichReporter(Reporter):
-    """Stage lines and a line per epoch; for long work, a progress bar in a terminal, or a
-    plain line every PLAIN_EVERY_S seconds in a log or pipe."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.bar: Progress | None = None
-        self.bar_task = ""
-        self.plain_since = self.plain_last = 0.0
-
-    def stage(self, name: str, action: str, reason: str) -> None:
-        if self.quiet:
-            return
-        if action == "cached":
-            out.print(f"[green]✓[/] {name:<10} [dim]cached[/]")
-        else:
-            out.print(f"[yellow]▶[/] {name:<10} [dim]running ({reason})[/]", highlight=False)
-
-    def finished(self, name: str, seconds: float) -> None:
-        self.close()
-        if not self.quiet:
-            out.print(f"[green]✓[/] {name:<10} [dim]done in {seconds:.1f}s[/]")
-
-    def info(self, message: str) -> None:
-        self.close()
-        if not self.quiet:
-            out.print(f"  [dim]{escape(message)}[/]", highlight=False, soft_wrap=True)  # paths stay whole
-
-    def warn(self, message: str) -> None:
-        self.close()
-        err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
-
-    def progress(self, task: str, done: int, total: int, detail: str = "") -> None:
-        if self.quiet:
-            return
-        if not out.is_terminal:  # a log: a plain line now and then, none for short work
-            now = time.monotonic()
-            self.plain_since = self.plain_since if task == self.bar_task else now
-            self.bar_task = task
-            if now - self.plain_since >= PLAIN_EVERY_S and now - self.plain_last >= PLAIN_EVERY_S:
-                self.plain_last = now
-                out.print(f"  {task}: {100 * done / max(total, 1):.0f}%  {detail}".rstrip(), highlight=False)
-            return
-        if self.bar is None or task != self.bar_task:
-            self.close()
-            self.bar = Progress(
-                TextColumn("  {task.description}"), BarColumn(), TaskProgressColumn(),
-                TimeRemainingColumn(), TextColumn("{task.fields[detail]}"), console=out, transient=True,
-            )
-            self.bar.start()
-            self.bar.add_task(task, total=total, detail=detail)
-            self.bar_task = task
-        self.bar.update(self.bar.task_ids[0], completed=done, total=total, detail=detail)
-
-    def epoch(self, label: str, logs: dict[str, float]) -> None:
-        self.close()
-        if self.quiet:
-            return
-        shown = "  ".join(
-            f"{k.replace('accuracy', 'acc')} {v:.4f}" for k, v in logs.items() if k != "learning_rate"
-        )
-        out.print(f"  {label}  {shown}", highlight=False, soft_wrap=True)
-
-    def close(self) -> None:
-        """Stop a running progress bar so the next line prints cleanly."""
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-
-
 # -- stage commands ----------------------------------------------------------------------
 
 
@@ -297,7 +220,7 @@ def status(runner: Runner) -> None:
 def _print_task(runner: Runner) -> None:
     """The task ingest decided (not known before ingest has run)."""
     task = runner.task()
-    shown = describe(task) if task else "task: decided when ingest runs (--task and --metric to choose)"
+    shown = task.summary if task else "task: decided when ingest runs (--task and --metric to choose)"
     out.print(f"[dim]{escape(shown)}[/]", highlight=False)
 
 

@@ -367,15 +367,15 @@ def test_error_text_in_square_brackets_is_printed_as_written(workdir: Path) -> N
 
 def test_without_a_terminal_long_work_prints_plain_progress_lines(capsys: pytest.CaptureFixture[str],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import cli
+    from pipeline import console
 
-    reporter = cli.RichReporter()
+    reporter = console.RichReporter()
     reporter.progress("reading train.csv (1.0 MB)", 1, 4, "10 rows")  # starts the task: too soon to print
     assert capsys.readouterr().out == ""
-    monkeypatch.setattr(cli, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(console, "PLAIN_EVERY_S", 0.0)
     reporter.progress("reading train.csv (1.0 MB)", 2, 4, "20 rows, 5 rows/s")
     assert capsys.readouterr().out == "  reading train.csv (1.0 MB): 50%  20 rows, 5 rows/s\n"  # no bar codes
-    cli.RichReporter(quiet=True).progress("reading train.csv (1.0 MB)", 3, 4, "")
+    console.RichReporter(quiet=True).progress("reading train.csv (1.0 MB)", 3, 4, "")
     assert capsys.readouterr().out == ""
 
 
