@@ -1,4 +1,5 @@
-"""The `pipeline` command: parses options, builds the config, calls the runner, renders with rich.
+"""The `pipeline` command: parses options, builds the config, calls the runner, prints results
+(tables with rich; progress goes through pipeline.console).
 
 No pipeline logic lives here. Every command that runs stages takes the same parameter options,
 because a stage's key includes its parameters: `predict --epochs 3` uses the model trained with
