@@ -76,7 +76,7 @@ def build(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: floa
 
 def training_precision(requested: str, arch: str) -> str:
     """`requested`, or for `auto`: bfloat16 for a CNN on a CPU that computes it natively (AMX
-    or AVX512-BF16) with no GPU visible, where it trained the default CNN 1.2x faster for the
+    or AVX512-BF16), with no GPU visible and oneDNN not held below it (ONEDNN_MAX_CPU_ISA), where it trained the default CNN 1.2x faster for the
     same accuracy; float32 elsewhere (emulated bfloat16 is slower) and for vectors, whose
     standardised values bfloat16's 8-bit mantissa would blur."""
     if requested != "auto":
@@ -86,13 +86,21 @@ def training_precision(requested: str, arch: str) -> str:
     load_keras()  # TensorFlow's start-up lines stay hidden
     import tensorflow as tf
 
-    if tf.config.list_physical_devices("GPU"):
+    if tf.config.list_physical_devices("GPU") or not _onednn_allows_bfloat16():
         return "float32"
     try:
         cpu = Path("/proc/cpuinfo").read_text()
     except OSError:
         return "float32"
     return "bfloat16" if re.search(r"\b(amx_bf16|avx512_bf16)\b", cpu) else "float32"
+
+
+def _onednn_allows_bfloat16() -> bool:
+    """Whether ONEDNN_MAX_CPU_ISA, when set, still lets oneDNN use bfloat16 instructions: held to
+    AVX2 (as to check a laptop's speed on a bigger CPU) it has no bfloat16 convolution and
+    TensorFlow aborts on the first one."""
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    return limit in ("ALL", "DEFAULT") or any(isa in limit for isa in ("BF16", "FP16", "AMX", "AVX10"))
 
 
 def augmentation_strength(n_train: int) -> float:

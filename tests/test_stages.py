@@ -273,6 +273,14 @@ def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: s
     assert predict(x[:5], runs[0])["predictions"].dtype == np.float32
 
 
+def test_auto_precision_is_float32_when_onednn_is_held_to_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.models import training_precision
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # no bfloat16 convolution there: TensorFlow would abort
+    assert training_precision("auto", "cnn") == "float32"
+    assert training_precision("bfloat16", "cnn") == "bfloat16"  # asked for by name, it is the user's call
+
+
 def test_augmentation_weakens_as_the_training_set_grows() -> None:
     assert augmentation_strength(500) == augmentation_strength(10_000) == 1.0
     assert augmentation_strength(20_000) == 0.5 and augmentation_strength(54_000) < 0.2
