@@ -1,7 +1,8 @@
 """Paths and the typed, frozen parameters of each stage.
 
-Defaults live here; an optional `pipeline.toml` in the working directory overrides them and
-CLI options override both. Each stage reads only its own section, so only a change to that
+Defaults live here; an optional `pipeline.toml` in the working directory overrides them, the
+settings commands kept for the folder (pipeline.sticky) override that, and this command's
+options override everything. Each stage reads only its own section, so only a change to that
 section (or upstream) makes it stale.
 """
 
@@ -18,6 +19,7 @@ from pipeline.errors import PipelineError
 from pipeline.task import METRICS, TASKS
 
 CONFIG_FILE = "pipeline.toml"
+STATE_DIR = Path(".pipeline")  # what the pipeline keeps for the working folder: settings, the run log
 MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
 PRECISIONS = ("auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
@@ -136,17 +138,19 @@ def load_config(
     overrides: dict[str, dict[str, Any]] | None = None,
     data_dir: Path | None = None,
     config_file: Path = Path(CONFIG_FILE),
+    kept: dict[str, tuple[Any, str]] | None = None,
 ) -> Config:
-    """Defaults, then `pipeline.toml` (if present), then `overrides` ({section: {key: value}})."""
+    """Defaults, then `pipeline.toml` (if present), then `kept` ({"section.key" or "data_dir":
+    (value, where it was set)}), then `overrides` ({section: {key: value}})."""
     merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     sources: dict[str, str] = {}
-    toml_data_dir = None
+    base_data_dir = None
     if config_file.exists():
         try:
             raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PipelineError(f"{config_file}: not valid TOML ({exc}); fix or delete it") from None
-        toml_data_dir = raw.pop("data_dir", None)
+        base_data_dir = raw.pop("data_dir", None)
         for section, values in raw.items():
             if section not in merged or not isinstance(values, dict):
                 raise PipelineError(
@@ -154,8 +158,17 @@ def load_config(
                 )
             merged[section].update(values)
             sources.update({f"{section}.{key}": str(config_file) for key in values})
-        if toml_data_dir is not None:
+        if base_data_dir is not None:
             sources["data_dir"] = str(config_file)
+    for name, (value, source) in (kept or {}).items():
+        if name == "data_dir":
+            base_data_dir = value
+        else:
+            section, _, key = name.partition(".")
+            if section not in SECTIONS or key not in {f.name for f in dataclasses.fields(SECTIONS[section])}:
+                continue  # a setting an older version kept, gone since
+            merged[section][key] = value
+        sources[name] = source
     for section, values in (overrides or {}).items():
         given = {k: v for k, v in values.items() if v is not None}
         merged[section].update(given)
@@ -168,7 +181,7 @@ def load_config(
         merged["predict"]["tta"] = True
         sources["predict.tta"] = "preset"
     sections = {name: _build(name, SECTIONS[name](), values) for name, values in merged.items()}
-    config = Config(data_dir=data_dir or Path(toml_data_dir or "data"), **sections, sources=sources)
+    config = Config(data_dir=data_dir or Path(base_data_dir or "data"), **sections, sources=sources)
     _check(config)
     return config
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from pipeline.runner import Reporter
+from pipeline.runner import NEVER_RUN, Reporter, StageStatus
 
 out = Console()
 err = Console(stderr=True)
@@ -27,6 +27,18 @@ class RichReporter(Reporter):
         self.bar: Progress | None = None
         self.bar_task = ""
         self.plain_since = self.plain_last = 0.0
+
+    def plan(self, stages: list[StageStatus]) -> None:
+        if self.quiet:
+            return
+        names = {s.name for s in stages}
+
+        def shown(s: StageStatus) -> str:
+            upstream = all(part.removesuffix(" changed") in names for part in s.reason.split(", "))
+            return s.name if s.reason == NEVER_RUN or upstream else f"{s.name} ({s.reason})"
+
+        out.print(f"[bold]will run[/] {escape(', '.join(shown(s) for s in stages))}", highlight=False,
+                  soft_wrap=True)
 
     def stage(self, name: str, action: str, reason: str) -> None:
         if self.quiet:

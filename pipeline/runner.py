@@ -58,6 +58,10 @@ CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's 
 class Reporter:
     """Receives what the runner does; the CLI renders it. This default stays silent."""
 
+    def plan(self, stages: list[StageStatus]) -> None:
+        """Before any work: the stages about to run, each with why (a changed setting, a
+        changed file, --force)."""
+
     def stage(self, name: str, action: str, reason: str) -> None:
         """`action` is "cached" or "run"; `reason` says why it runs."""
 
@@ -146,6 +150,11 @@ class Runner:
     def status(self) -> list[StageStatus]:
         return [self.state(name) for name in STAGES]
 
+    @property
+    def ran(self) -> set[str]:
+        """The stages this runner computed."""
+        return set(self._ran)
+
     def task(self) -> Task | None:
         """The task ingest decided (a pipeline.task.Task), when its cache entry is fresh; else None.
         Reads three small members of ingest.npz: nothing heavy is imported."""
@@ -163,6 +172,11 @@ class Runner:
         with self._lock():
             for folder in (self.config.processed_dir, self.config.models_dir):
                 cache.remove_stale_temporaries(folder)
+            todo = [StageStatus(name, "stale", "--force") if self.force and name not in self._ran else status
+                    for name in self._closure(target) if (status := self.state(name)).state != "fresh"
+                    or (self.force and name not in self._ran)]
+            if todo:
+                self.report.plan(todo)
             for name in self._closure(target):
                 status = self.state(name)
                 if self.force and name not in self._ran:
