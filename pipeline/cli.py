@@ -2,8 +2,9 @@
 (tables with rich; progress goes through pipeline.console).
 
 No pipeline logic lives here. Every command that runs stages takes the same parameter options,
-because a stage's key includes its parameters: `predict --epochs 3` uses the model trained with
-3 epochs. Settings to keep belong in pipeline.toml.
+because a stage's key includes its parameters. What an option sets stays the folder's setting
+(pipeline.sticky), so `run-all --epochs 3` then a bare `predict` uses the model just trained;
+`run-all`, `train` and `predict` are put on record in the run log (pipeline.runlog).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import inspect
 import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +24,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.console import RichReporter, err, out
-from pipeline.config import SplitParams, TrainParams, load_config
+from pipeline import runlog, sticky
+from pipeline.config import SplitParams, TrainParams
 from pipeline.errors import PipelineError
 from pipeline.models import TTA_VIEWS
 from pipeline.outputs import predict_file, write_submission
@@ -116,35 +119,45 @@ STAGE_OPTIONS = [
 ]
 
 
-def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a command that receives a ready Runner, with the shared options added and
-    user errors turned into one line and exit code 2."""
+def command(name: str, stage_options: bool = True, logged: bool = False,
+            keeps: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command that receives a ready Runner (and, when `logged`, the Run it is on
+    record as), with the shared options added, the options it is given kept as the folder's
+    settings unless `keeps` is False, and user errors turned into one line and exit code 2."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        own = [p for p in inspect.signature(fn).parameters.values() if p.name != "runner"]
+        own = [p for p in inspect.signature(fn).parameters.values() if p.name not in ("runner", "run")]
         shared = COMMON + (STAGE_OPTIONS if stage_options else [])
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
             options = {p.name: kwargs.pop(p.name) for p in shared}
             reporter = RichReporter(quiet=options["quiet"])
+            runner = run = None
             try:
-                overrides: dict[str, dict[str, Any]] = {}
-                for option, targets in PARAM_OPTIONS.items():
-                    for section, key in targets:
-                        overrides.setdefault(section, {})[key] = options.get(option)
-                config = load_config(overrides, data_dir=options["data_dir"])
+                given = _given(options)
+                config, changes = sticky.configure(given, _command_line(name, options), keep=keeps,
+                                                   reset=kwargs.get("reset", False))
+                if changes:
+                    out.print(f"[bold]setting for this folder:[/] {escape('; '.join(map(str, changes)))} "
+                              f"[dim](kept for the next commands; `pipeline config --reset` clears)[/]",
+                              highlight=False, soft_wrap=True)
                 runner = Runner(config, reporter, force=options.get("force", False),
                                 resume=options.get("resume", True), tensorboard=options.get("tensorboard", False))
+                if logged:
+                    run = kwargs["run"] = runlog.start(_command_line(name, options))
                 fn(runner=runner, **kwargs)
             except PipelineError as exc:
                 reporter.close()
+                _finish(run, runner, f"error: {exc}")
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 reporter.close()
+                _finish(run, runner, "interrupted")
                 err.print("interrupted; cached stages are kept")
                 raise typer.Exit(130) from None
+            _finish(run, runner, "ok")
 
         wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
         return app.command(name)(wrapper)
@@ -152,17 +165,47 @@ def command(name: str, stage_options: bool = True) -> Callable[[Callable[..., No
     return decorate
 
 
+def _finish(run: runlog.Run | None, runner: Runner | None, status: str) -> None:
+    """Put a logged command on record; a log that cannot be written costs a warning, not the run."""
+    if run is None or runner is None:
+        return
+    try:
+        runlog.finish(run, runner, status)
+    except PipelineError as exc:
+        err.print(f"[yellow]warning:[/] not on record: {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The settings this command's options set, by name ("train.epochs": 3)."""
+    given = {f"{section}.{key}": value for option, targets in PARAM_OPTIONS.items()
+             if (value := options.get(option)) is not None for section, key in targets}
+    if options.get("data_dir") is not None:
+        given["data_dir"] = str(options["data_dir"])
+    return given
+
+
+def _command_line(name: str, options: dict[str, Any]) -> str:
+    """The command as typed, less options that set nothing, e.g. `run-all --epochs 3`."""
+    words = [name]
+    for option, value in options.items():
+        if value is None or (option not in PARAM_OPTIONS and option != "data_dir"):
+            continue
+        flag = "--" + option.replace("_", "-")
+        words += [flag] if value is True else [f"--no-{flag[2:]}"] if value is False else [flag, shlex.quote(str(value))]
+    return " ".join(words)
+
+
 # -- stage commands ----------------------------------------------------------------------
 
 
 def _stage_command(stage: str, doc: str) -> None:
-    def run_stage(runner: Runner) -> None:
+    def run_stage(runner: Runner, run: Any = None) -> None:
         runner.run(stage)
         if stage == "validate":
             _print_metrics(runner)
 
     run_stage.__doc__ = doc
-    command(stage)(run_stage)
+    command(stage, logged=stage == "train")(run_stage)
 
 
 _stage_command("ingest", "Read data/raw/train.csv and test.csv into arrays.")
@@ -172,8 +215,8 @@ _stage_command("train", "Train the Keras model; also exports models/model.keras.
 _stage_command("validate", "Validation metrics; saves reports/metrics.json.")
 
 
-@command("run-all")
-def run_all(runner: Runner) -> None:
+@command("run-all", logged=True)
+def run_all(runner: Runner, run: Any) -> None:
     """Run ingest through validate, taking fresh stages from the cache, and refresh the
     report in reports/."""
     drawn = report_html(runner)
@@ -191,9 +234,10 @@ def report(runner: Runner) -> None:
     out.print(f"wrote [bold]{drawn}[/]", highlight=False)
 
 
-@command("predict")
+@command("predict", logged=True)
 def predict(
     runner: Runner,
+    run: Any,
     out_path: Path = typer.Option(
         Path("submissions/submission.csv"), "--out", help="Where to write the submission CSV."
     ),
@@ -201,15 +245,28 @@ def predict(
         None, "--input", help="Predict this CSV (any rows with train.csv's feature columns) instead of test.csv."
     ),
 ) -> None:
-    """Predict test.csv (or --input FILE) and write a checked submission CSV."""
-    frame = predict_file(runner, input_path, out_path) if input_path else write_submission(runner, out_path)
+    """Predict test.csv (or --input FILE) and write a checked submission CSV, also kept as
+    submissions/run-NNN.csv (see `pipeline runs`)."""
+    if input_path:
+        frame = predict_file(runner, input_path, out_path)
+        run.wrote["predictions"] = {"input": str(input_path), "path": str(out_path)}
+    else:
+        frame = write_submission(runner, out_path, before_writing=run.protect)
+        run.keep(out_path)
     header = ",".join(str(c) for c in frame.columns)
     out.print(f"wrote [bold]{out_path}[/]: {len(frame)} rows, header {header}", highlight=False)
+    if aside := run.wrote.get("kept_aside"):
+        out.print(f"[dim]the previous {out_path} is kept as {aside}[/]", highlight=False, soft_wrap=True)
+    if kept := run.wrote.get("submission", {}).get("kept"):
+        same = "" if kept.endswith(f"run-{run.number:03d}.csv") else ", the same file as an earlier run's"
+        out.print(f"[dim]kept as {kept}{same} (`pipeline runs` lists every run)[/]", highlight=False,
+                  soft_wrap=True)
 
 
-@command("status")
+@command("status", keeps=False)
 def status(runner: Runner) -> None:
-    """Show each stage as fresh, stale (and why) or missing. Never imports TensorFlow."""
+    """Show each stage as fresh, stale (and why) or missing. Never imports TensorFlow. Options
+    given here show what they would change and are not kept."""
     table = Table("stage", "state", "why")
     colour = {"fresh": "green", "stale": "yellow", "missing": "red"}
     for row in runner.status():
@@ -226,18 +283,19 @@ def _print_task(runner: Runner) -> None:
 
 
 @command("config")
-def show_config(runner: Runner) -> None:
-    """Print the effective settings and where each comes from: the default, pipeline.toml or
-    an option. Takes the same options as the stage commands."""
+def show_config(
+    runner: Runner,
+    reset: bool = typer.Option(False, "--reset", help="Clear the settings commands kept for this folder "
+                               "(back to pipeline.toml and the defaults), then keep any options given here."),
+) -> None:
+    """Print the effective settings and where each comes from: the default, pipeline.toml, a
+    command that set it for this folder (`set by run-all --epochs 3`) or the preset. Options
+    given here are kept for the folder, like any command's."""
     from pipeline.config import settings
 
-    flags = {f"{section}.{key}": "--" + option.replace("_", "-")
-             for option, targets in PARAM_OPTIONS.items() for section, key in targets}
-    flags["data_dir"] = "--data-dir"
     table = Table("setting", "value", "from", title="effective configuration")
     for name, value, source in settings(runner.config):
-        shown = flags[name] if source == "option" else source
-        table.add_row(name, json.dumps(value), shown, style=None if source == "default" else "bold")  # TOML's spelling
+        table.add_row(name, json.dumps(value), source, style=None if source == "default" else "bold")  # TOML's spelling
     out.print(table)
     _print_task(runner)
 
@@ -309,9 +367,69 @@ def submit(
     slug = kaggle.competition_for(competition, runner.config.data_dir)
     sample = kaggle.sample_submission(runner.config.raw_dir, slug)
     kaggle.check_submission_file(file, sample)  # before connecting: works offline, fails fast
-    answer = kaggle.submit(kaggle.connect(), slug, file, message, sample)
-    out.print(f"{answer} ({file} to {slug}); scores: https://www.kaggle.com/competitions/{slug}/submissions",
-              highlight=False, soft_wrap=True, markup=False)
+    answer, ref = kaggle.submit(kaggle.connect(), slug, file, message, sample)
+    runlog.record_submit(file, slug, message, answer, ref)
+    out.print(f"{answer} ({file} to {slug}); scores: `pipeline runs --kaggle` or "
+              f"https://www.kaggle.com/competitions/{slug}/submissions", highlight=False, soft_wrap=True, markup=False)
+
+
+@command("runs", stage_options=False)
+def runs(
+    runner: Runner,
+    kaggle_scores: bool = typer.Option(False, "--kaggle", help="Also fetch the public scores of the submissions "
+                                       "made with `pipeline submit` (needs the kaggle extra and credentials)."),
+    last: int = typer.Option(30, "--last", "-n", help="Show the last N runs."),
+) -> None:
+    """The run log of this folder: each run-all, train and predict with its settings (those not
+    at their default), data hash, validation score (the best marked *), seconds and the
+    submission it kept. Read from .pipeline/runs.jsonl."""
+    entries = runlog.read()
+    done = [e for e in entries if e.get("kind") == "run"]
+    submits = [e for e in entries if e.get("kind") == "submit"]
+    if not done:
+        out.print(f"no runs on record in {runlog.LOG} yet: `pipeline run-all` starts one")
+        return
+    public = _public_scores(submits) if kaggle_scores else {}
+    uploaded = {e["sha256"] for e in submits}
+    best = runlog.best(done)
+    table = Table("#", "when", "command", "settings", "data", "validation", "s", "submission",
+                  *(["kaggle"] if submits else []), title=f"runs in {runlog.LOG}", caption="* best validation score")
+    for e in done[-last:]:
+        if e.get("status") != "ok":
+            score = f"[red]{escape(str(e.get('status', '?')).split(':')[0])}[/]"
+        elif "score" in e:
+            mark = " *" if best.get(e["metric"]) == e["number"] else ""
+            score = f"{e['metric']} {e['score']:.4f}{mark}"
+        else:
+            score = ""
+        submission = e.get("submission", {})
+        sha = submission.get("sha256")
+        kaggle_cell = [public.get(sha, "submitted" if sha in uploaded else "")] if submits else []
+        settings = " ".join(f"{name.split('.')[-1]}={value}" for name, value in e.get("settings", {}).items())
+        table.add_row(str(e["number"]), e["when"][5:16], e["command"].split()[0], escape(settings),
+                      e.get("data", "")[:8], score, f"{e['seconds']:.0f}", Path(submission.get("kept", "")).name,
+                      *kaggle_cell, style="bold" if score.endswith("*") else None)
+    out.print(table)
+
+
+def _public_scores(submits: list[dict[str, Any]]) -> dict[str, str]:
+    """The public scores of the submissions on record; offline or without the kaggle extra, a
+    one-line warning and none."""
+    from pipeline import kaggle
+
+    if not submits:
+        err.print("[yellow]warning:[/] no submission on record: upload one with `pipeline submit -m ...`")
+        return {}
+    try:
+        api = kaggle.connect()
+        scores = {}
+        for slug in dict.fromkeys(e["competition"] for e in submits):
+            scores.update(runlog.public_scores([e for e in submits if e["competition"] == slug],
+                                               kaggle.submissions(api, slug)))
+        return scores
+    except PipelineError as exc:
+        err.print(f"[yellow]warning:[/] no Kaggle scores: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return {}
 
 
 def _print_metrics(runner: Runner) -> None:

@@ -213,8 +213,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def submit(api: Any, competition: str, file: Path, message: str, sample: Path) -> str:
-    """Check `file` against `sample`, then upload it to `competition`; returns Kaggle's answer."""
+def submit(api: Any, competition: str, file: Path, message: str, sample: Path) -> tuple[str, Any]:
+    """Check `file` against `sample`, then upload it to `competition`; returns Kaggle's answer
+    and the submission's reference (None where the kaggle package does not return one)."""
     check_submission_file(file, sample)
     try:
         result = api.competition_submit(str(file), message, competition, quiet=True)
@@ -223,7 +224,24 @@ def submit(api: Any, competition: str, file: Path, message: str, sample: Path) -
     answer = result if isinstance(result, str) else str(getattr(result, "message", "") or "")
     if answer == UPLOAD_FAILED:
         raise PipelineError(f"Kaggle did not accept the upload of {file} to {competition}; run submit again")
-    return answer or "submitted"
+    return answer or "submitted", getattr(result, "ref", None) or None
+
+
+def submissions(api: Any, competition: str) -> list[dict[str, Any]]:
+    """Your submissions to `competition`, newest first, as {ref, file_name, description,
+    public_score, status} (kaggle 1.6 spells the fields in camelCase, 1.7+ in snake_case)."""
+    try:
+        listed = api.competition_submissions(competition) or []
+    except Exception as exc:
+        raise _api_error(exc, competition, "list of submissions") from None
+
+    def field(item: Any, name: str) -> Any:
+        camel = re.sub(r"_(\w)", lambda m: m.group(1).upper(), name)
+        value = getattr(item, name, None)
+        return getattr(item, camel, None) if value is None else value
+
+    return [{name: field(item, name) for name in ("ref", "file_name", "description", "public_score", "status")}
+            for item in listed if item is not None]
 
 
 def _status(exc: BaseException) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pipeline import cache
 from pipeline.config import Config
@@ -18,9 +18,9 @@ from pipeline.runner import SAMPLE, SCHEMA, Runner
 SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column", "class_columns", "task", "metric", "output")
 
 
-def write_submission(runner: Runner, out: Path) -> Any:
+def write_submission(runner: Runner, out: Path, before_writing: Callable[[Path], None] | None = None) -> Any:
     """Write the checked submission for the cached (or freshly computed) predictions to
-    `out`; returns it as a DataFrame."""
+    `out` (calling `before_writing(out)` once it is checked); returns it as a DataFrame."""
     from pipeline import io
     from pipeline.submission import build_submission
     from pipeline.task import Task
@@ -40,6 +40,8 @@ def write_submission(runner: Runner, out: Path) -> Any:
         Task.from_arrays(info),
         info["class_columns"],
     )
+    if before_writing:
+        before_writing(out)
     io.write_csv(frame, out)
     return frame
 
@@ -47,7 +49,8 @@ def write_submission(runner: Runner, out: Path) -> Any:
 def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     """Batch prediction: the trained model on any CSV that has train.csv's feature
     columns, written to `out` like a submission (with `path`'s id column if it has one).
-    Reads only `path` and the cache (training first if it is not fresh)."""
+    Reads only `path` and the cache; `path` is read and checked against train.csv's columns
+    before training, when the model is not fresh."""
     from pipeline import io, models
     from pipeline.schema import Schema
     from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
@@ -56,17 +59,20 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     from pipeline.task import Task
 
     check_out(runner.config, out)
-    runner.run("train")
+    if not path.is_file():
+        raise PipelineError(f"--input {path} not found; give a CSV with train.csv's feature columns")
+    runner.run("preprocess")
     frame = io.read_csv(path, runner.reading(path), PIXEL)
     info = runner.outputs("ingest", (*SUBMISSION_FIELDS, *SCHEMA, "fill"))
     stats = runner.outputs("preprocess", ("image_shape", "low", "high"))
     fill = info["fill"] if info["fill"].size else None
     x = transform(features_of(frame, Schema.from_arrays(info), path.name, fill, fill_missing=fill is not None), stats)
     id_column = id_column_of(frame, runner.config.ingest, path.name, str(info["id_column"]))
-    task = Task.from_arrays(info)
+    ids = ids_of(frame, id_column, path.name)
+    runner.run("train")
     predictions = models.predict_proba(runner.outputs("train"), x, runner.predicting, tta=runner.config.predict.tta)
-    result = build_submission(predictions, info["classes"], ids_of(frame, id_column, path.name), id_column,
-                              str(info["label_column"]), task=task, class_columns=info["class_columns"])
+    result = build_submission(predictions, info["classes"], ids, id_column, str(info["label_column"]),
+                              task=Task.from_arrays(info), class_columns=info["class_columns"])
     io.write_csv(result, out)
     return result
 

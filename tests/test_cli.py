@@ -295,7 +295,8 @@ def test_preset_ensemble_and_refit_from_the_command_line(competition: Path) -> N
     assert "net 2/2 epoch" in result.output and "refit 2/2 epoch" in result.output
     assert re.search(r"trained on [\d,]+ images at [\d,]+ images/s", result.output)
     assert len(pd.read_csv("submissions/sub.csv")) == 30
-    status = invoke("status", "--preset", "fast", "--ensemble", "2", "--batch-size", "32")
+    assert re.search(r"train\s+│ fresh", invoke("status").output)  # the options stuck to the folder
+    status = invoke("status", "--no-refit")
     assert re.search(r"train\s+│ stale\s+│ refit True -> False", status.output), status.output
 
 
@@ -321,7 +322,7 @@ def test_config_shows_each_value_and_its_source(tmp_path: Path, monkeypatch: pyt
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
             for line in result.stdout.splitlines() if line.count("│") == 4}
     assert rows["train.epochs"] == ["7", "pipeline.toml"]
-    assert rows["split.seed"] == rows["train.seed"] == ["3", "--seed"]
+    assert rows["split.seed"] == rows["train.seed"] == ["3", "set by `config --seed 3`"]
     assert rows["train.preset"] == ['"default"', "default"]
     assert not (tmp_path / "data").exists()  # it only reads
 

@@ -39,6 +39,8 @@ class FakeKaggle:
         self.answer = SimpleNamespace(message="Successfully submitted to Digit Recognizer") if answer is None else answer
         self.calls: list[tuple[Any, ...]] = []
         self.uploaded = ""
+        self.listed: list[Any] = []  # what competition_submissions answers, newest first
+        self.list_error: BaseException | None = None
 
     def competition_download_files(self, competition: str, path: str | None = None, force: bool = False,
                                    quiet: bool = True) -> None:
@@ -57,9 +59,15 @@ class FakeKaggle:
         self.uploaded = Path(file_name).read_text()
         return self.answer
 
+    def competition_submissions(self, competition: str) -> list[Any]:
+        self.calls.append(("submissions", competition))
+        if self.list_error is not None:
+            raise self.list_error
+        return self.listed
+
 
 def invoke(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})  # no table cell wraps
 
 
 def one_line_error(result: Any, *fragments: str) -> None:
@@ -214,6 +222,57 @@ def test_submit_reports_a_failed_upload(fetched: FakeKaggle) -> None:
     write("submissions/submission.csv", GOOD)
     fetched.answer = kaggle.UPLOAD_FAILED  # kaggle 1.6 answers with the bare string
     one_line_error(invoke("submit", "-m", "x"), "did not accept the upload")
+
+
+# -- Kaggle scores in the run log -------------------------------------------------------
+
+
+def kept_run(text: str) -> None:
+    """A predict on record (as `pipeline predict` logs it) that wrote `text` to submissions/submission.csv."""
+    from pipeline import runlog
+
+    run = runlog.Run("predict", 1)
+    run.keep(write("submissions/submission.csv", text))
+    runlog.append({"kind": "run", "number": 1, "when": "2026-12-01 10:00:00", "command": "predict",
+                   "status": "ok", "seconds": 1.0, "metric": "accuracy", "score": 0.9, **run.wrote})
+
+
+def test_runs_kaggle_shows_the_public_score_of_each_submission(fetched: FakeKaggle) -> None:
+    kept_run(GOOD)
+    fetched.answer = SimpleNamespace(message="Successfully submitted", ref=123)  # kaggle 1.7+
+    assert invoke("submit", "-m", "first").exit_code == 0
+    fetched.listed = [SimpleNamespace(ref=124, file_name="submission.csv", description="first",
+                                      public_score="0.5", status="COMPLETE"),
+                      SimpleNamespace(ref=123, file_name="submission.csv", description="first",
+                                      public_score="0.98765", status="COMPLETE")]
+    plain = invoke("runs")
+    assert "submitted" in plain.stdout and ("submissions", SLUG) not in fetched.calls
+    result = invoke("runs", "--kaggle")
+    assert result.exit_code == 0, result.output
+    assert fetched.calls[-1] == ("submissions", SLUG)
+    assert "0.98765" in result.stdout and "0.5 " not in result.stdout
+
+
+def test_runs_kaggle_matches_kaggle_1_6_by_file_and_message(fetched: FakeKaggle) -> None:
+    kept_run(GOOD)
+    fetched.answer = "Successfully submitted to Digit Recognizer"  # kaggle 1.6: a string, no reference
+    assert invoke("submit", "-m", "first").exit_code == 0
+    fetched.listed = [SimpleNamespace(ref=7, fileName="submission.csv", description="other", publicScore="0.1",
+                                      status="complete"),
+                      SimpleNamespace(ref=6, fileName="submission.csv", description="first", publicScore=None,
+                                      status="SubmissionStatus.PENDING")]
+    result = invoke("runs", "--kaggle")
+    assert result.exit_code == 0 and "pending" in result.stdout and "0.1" not in result.stdout, result.output
+
+
+def test_runs_kaggle_offline_says_so_in_one_line(fetched: FakeKaggle) -> None:
+    kept_run(GOOD)
+    assert invoke("submit", "-m", "first").exit_code == 0
+    fetched.list_error = ConnectionError("network is unreachable")
+    result = invoke("runs", "--kaggle")
+    assert result.exit_code == 0 and "predict" in result.stdout  # the table, without scores
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith("warning: no Kaggle scores: cannot reach kaggle.com"), line
 
 
 # -- what the service answers -----------------------------------------------------------
