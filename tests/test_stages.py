@@ -231,6 +231,27 @@ def test_train_reports_progress() -> None:
     assert batches[-1][3].startswith("epoch 2/2  loss ") and "  val_acc " in batches[-1][3]
 
 
+def test_a_short_run_scores_on_validation_what_it_scores_on_its_training_rows() -> None:
+    """About a dozen steps: batch norm's moving statistics would still describe the starting
+    network (validation near chance) unless they are recomputed for the weights kept."""
+    train_df, _ = digit_frames(n_train=240, n_test=1)
+    data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
+    pre = preprocess(data["X"], data["X_test"], PreprocessParams())
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.25))
+    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3,
+                  TrainParams(epochs=1, batch_size=16, refit=True))
+
+    def accuracy(rows: np.ndarray, final: bool) -> float:
+        return float(np.mean(predict_proba(model, pre["x"][rows], final=final).argmax(1) == data["y"][rows]))
+
+    fit, held_out = accuracy(idx["train_idx"], False), accuracy(idx["val_idx"], False)
+    assert fit > 0.6, fit  # chance is 1/3
+    assert abs(held_out - fit) < 0.15, (fit, held_out)
+    assert float(model["history_val_accuracy"][-1]) == pytest.approx(held_out)  # the printed score is predict's
+    everything = np.concatenate([idx["train_idx"], idx["val_idx"]])
+    assert accuracy(everything, True) > 0.6  # the refit network, trained without validation
+
+
 def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_path: Path) -> None:
     d, pre, idx = trained["data"], trained["pre"], trained["idx"]
     labels = []

@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline import cache, models
 from pipeline.config import TrainParams
+from pipeline.training import batchnorm
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
 
@@ -82,6 +83,8 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     restore = [] if backup is None else [BackupAndRestore(keras, backup)]
     callbacks = [
         *restore,  # first: it sets the starting epoch the others then see
+        # before early stopping, which keeps the best epoch's weights with their statistics
+        batchnorm.Recompute(keras, batchnorm.sample_batches(lambda rows: _rows(plan, x, fit_idx[rows]), len(fit_idx))),
         keras.callbacks.LearningRateScheduler(
             lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
         ),
