@@ -45,9 +45,9 @@ CODE: dict[str, tuple[str, ...]] = {
     "ingest": ("stages/ingest.py", "io.py", "schema.py", "task.py"),
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
-    "train": ("stages/train.py", "training/boosting.py", "training/callbacks.py", "training/distribute.py",
-              "training/keras_fit.py", "training/plan.py", "models.py", "tabular.py", "task.py",
-              "config.py"),  # config.py: the presets
+    "train": ("stages/train.py", "training/batchnorm.py", "training/boosting.py", "training/callbacks.py",
+              "training/distribute.py", "training/keras_fit.py", "training/plan.py", "models.py", "tabular.py",
+              "task.py", "config.py"),  # config.py: the presets
     "validate": ("stages/validate.py", "task.py"),
     "predict": ("stages/predict.py",),
 }
