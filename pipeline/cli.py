@@ -392,23 +392,31 @@ def runs(
     public = _public_scores(submits) if kaggle_scores else {}
     uploaded = {e["sha256"] for e in submits}
     best = runlog.best(done)
-    table = Table("#", "when", "command", "settings", "data", "validation", "s", "submission",
-                  *(["kaggle"] if submits else []), title=f"runs in {runlog.LOG}", caption="* best validation score")
-    for e in done[-last:]:
+    shown = done[-last:]
+    metrics = {e["metric"] for e in shown if "metric" in e}
+    one_metric = metrics.pop() if len(metrics) == 1 else ""
+    several_data = len({e.get("data") for e in shown}) > 1  # else the data column says nothing
+    columns = ["#", "when", "command", "settings", *(["data"] if several_data else []), one_metric or "validation",
+               "s", "submission", *(["kaggle"] if submits else [])]
+    table = Table(*columns, title=f"runs in {runlog.LOG}", caption="* best validation score")
+    for column in table.columns:
+        column.no_wrap = column.header not in ("command", "settings")
+    for e in shown:
         if e.get("status") != "ok":
             score = f"[red]{escape(str(e.get('status', '?')).split(':')[0])}[/]"
         elif "score" in e:
             mark = " *" if best.get(e["metric"]) == e["number"] else ""
-            score = f"{e['metric']} {e['score']:.4f}{mark}"
+            score = f"{'' if one_metric else e['metric'] + ' '}{e['score']:.4f}{mark}"
         else:
             score = ""
         submission = e.get("submission", {})
         sha = submission.get("sha256")
-        kaggle_cell = [public.get(sha, "submitted" if sha in uploaded else "")] if submits else []
         settings = " ".join(f"{name.split('.')[-1]}={value}" for name, value in e.get("settings", {}).items())
         table.add_row(str(e["number"]), e["when"][5:16], e["command"].split()[0], escape(settings),
-                      e.get("data", "")[:8], score, f"{e['seconds']:.0f}", Path(submission.get("kept", "")).name,
-                      *kaggle_cell, style="bold" if score.endswith("*") else None)
+                      *([e.get("data", "")[:8]] if several_data else []), score, f"{e['seconds']:.0f}",
+                      Path(submission.get("kept", "")).name,
+                      *([public.get(sha, "submitted" if sha in uploaded else "")] if submits else []),
+                      style="bold" if score.endswith("*") else None)
     out.print(table)
 
 

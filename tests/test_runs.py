@@ -85,9 +85,10 @@ def test_runs_lists_every_run_in_order_and_every_submission_stays(competition: P
     listed = {number: cells for number, cells in rows(table.stdout).items() if number.isdigit()}
     assert list(listed) == ["1", "2", "3", "4"]
     assert listed["3"][1] == "run-all" and "seed=7" in listed["3"][2]
-    assert all(cells[4].startswith("accuracy 0.") for cells in listed.values())
-    assert listed["2"][6] == "run-002.csv"
-    assert sum(cells[4].endswith("*") for cells in listed.values()) == 1
+    assert re.search(r"┃ # +┃ when +┃ command +┃ settings +┃ accuracy +┃ s +┃ submission", table.stdout)  # one metric
+    assert all(re.fullmatch(r"[01]\.\d{4}( \*)?", cells[3]) for cells in listed.values())
+    assert listed["2"][5] == "run-002.csv"
+    assert sum(cells[3].endswith("*") for cells in listed.values()) == 1
 
 
 def test_submissions_are_kept_per_run_and_never_overwritten(workdir: Path) -> None:
