@@ -1,4 +1,5 @@
-"""What the benchmarks share: pixel competitions of any size, and running the pipeline as a process.
+"""What the benchmarks share: the machine's description printed with every figure, pixel
+competitions of any size, and running the pipeline as a process.
 
 `pixel_competition(folder, n_train, n_test)` writes `train.csv` (`label,pixel0..pixel783`) and
 `test.csv` (`pixel0..pixel783`) into `folder/raw/` unless they are already there. The rows are
@@ -18,6 +19,28 @@ import numpy as np
 import pandas as pd
 
 PIXELS = [f"pixel{i}" for i in range(784)]
+# the vector extensions that decide a CNN's speed on a CPU (AMX and AVX-512 against AVX2: 4-5x)
+EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def machine() -> str:
+    """One line naming the CPU the figures come from: its model, cores, vector extensions, and
+    whether oneDNN is held below them (ONEDNN_MAX_CPU_ISA)."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags = set(value.split())
+    except OSError:
+        pass  # not Linux: the model from platform only
+    shown = " ".join(f for f in EXTENSIONS if f in flags) or "none of " + ", ".join(EXTENSIONS[:3])
+    held = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"machine: {model}, {os.cpu_count()} cores; {shown}" + (f"; oneDNN held to {held}" if held else "")
 
 
 def pixel_rows(n: int, source: Path | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

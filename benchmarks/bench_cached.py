@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import enter, pixel_competition, seconds
+from _common import enter, machine, pixel_competition, seconds
 
 SETTINGS = '[train]\npreset = "fast"\nmodel = "mlp"\nepochs = 1\n'
 
@@ -61,6 +61,7 @@ def main() -> None:
     unmemoised = seconds(run_all)
 
     size = (raw / "train.csv").stat().st_size / 1e9
+    print(machine())
     print(f"train.csv: {args.rows} rows, {size:.2f} GB; best of {args.repeats}")
     base = best["python -c pass"]
     for name, value in best.items():

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import enter, pixel_competition
+from _common import enter, machine, pixel_competition
 
 
 def main() -> None:
@@ -56,6 +56,7 @@ def main() -> None:
             fn()
             best[name] = min(best[name], time.perf_counter() - started)
     size = sum((raw / name).stat().st_size for name in ("train.csv", "test.csv")) / 1e6
+    print(machine())
     print(f"train.csv {args.rows} rows + test.csv {args.rows * 2 // 3} rows ({size:.0f} MB), best of {args.repeats}")
     base = next(iter(best.values()))
     for name, seconds in best.items():

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import enter, pixel_competition, seconds
+from _common import enter, machine, pixel_competition, seconds
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SETTINGS = "[train]\nepochs = 1\n"
@@ -100,6 +100,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, fn in rows.items():
             best[name] = min(best[name], fn())
+    print(machine())
     print(f"{args.test_rows} test rows, 28x28, default CNN; best of {args.repeats}")
     names = list(best)
     for i, name in enumerate(names):

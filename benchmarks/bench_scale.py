@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import enter, pixel_competition
+from _common import enter, machine, pixel_competition
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 SETTINGS = "[train]\nepochs = 1\n"
@@ -61,6 +61,7 @@ def main() -> None:
     sizes = [int(n) for n in args.rows.split(",")]
 
     per_row: dict[str, float] = {}
+    print(machine())
     print(f"{'rows':>8s} {'stage':10s} {'seconds':>8s} {'s/1k rows':>9s} {'peak RSS':>9s} {'vs linear':>9s}")
     for rows in sizes:
         work = args.workdir / f"scale-{rows}"

@@ -52,6 +52,7 @@ from sklearn import metrics as skm
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
 from tabular_data import COMPETITIONS, make  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -311,22 +312,6 @@ def run_autogluon(folder: Path, spec: dict, python: str, time_limit: int, preset
 
 # -- the table ---------------------------------------------------------------------------------
 
-def cpu_summary() -> str:
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("unknown CPU", platform.processor()):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    have = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in flags]
-    lacking = [f for f in ("avx2", "avx512f", "amx_tile") if f not in flags]
-    return (f"CPU: {model}, {os.cpu_count()} logical cores; flags: {' '.join(have) or '-'}"
-            + (f" (no {', '.join(lacking)})" if lacking else ""))
-
-
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -360,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = shlex.split(args.pipeline_args)
     with_ag = bool(args.autogluon_python)
 
-    print(cpu_summary())
+    print(machine())
     print(f"python {platform.python_version()}, scikit-learn {sklearn.__version__}, pandas {pd.__version__}, "
           f"numpy {np.__version__}")
     print("plain: HistGradientBoosting(categorical_features='from_dtype'), text columns as category, "
