@@ -16,18 +16,18 @@ import os
 import shlex
 import shutil
 import sys
+import typing
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.console import RichReporter, err, out
 from pipeline import runlog, sticky
-from pipeline.config import SplitParams, TrainParams
+from pipeline.console import RichReporter, err, out
 from pipeline.errors import PipelineError
-from pipeline.models import TTA_VIEWS
+from pipeline.options import Common, Settings, Work, flag, parameters, take
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
 from pipeline.runner import STAGES, Runner
@@ -36,116 +36,56 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Kaggle CSV competitions: cached stages from data/raw/train.csv + test.csv to a submission.",
+    rich_markup_mode=None,  # plain help, where flags read as flags (typer's panels give each a type)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# option name -> the config settings it overrides
-PARAM_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "label_column": (("ingest", "label_column"),),
-    "id_column": (("ingest", "id_column"),),
-    "fill_missing": (("ingest", "fill_missing"),),
-    "task": (("ingest", "task"),),
-    "metric": (("ingest", "metric"),),
-    "image_shape": (("preprocess", "image_shape"),),
-    "val_fraction": (("split", "val_fraction"),),
-    "seed": (("split", "seed"), ("train", "seed")),
-    "preset": (("train", "preset"),),
-    "model": (("train", "model"),),
-    "epochs": (("train", "epochs"),),
-    "ensemble": (("train", "ensemble"),),
-    "refit": (("train", "refit"),),
-    "time_budget": (("train", "time_budget"),),
-    "batch_size": (("train", "batch_size"),),
-    "precision": (("train", "precision"),),
-    "strategy": (("train", "strategy"),),
-    "tta": (("predict", "tta"),),
-}
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        out.print(f"pipeline {version('kaggle-csv-pipeline')}", highlight=False)
+        raise typer.Exit()
 
 
-def _option(name: str, kind: type, help: str, default: Any = None) -> inspect.Parameter:
-    flag = "--" + name.replace("_", "-")
-    if kind is bool and default is not False:
-        flag += "/--no-" + name.replace("_", "-")  # on by default, or pipeline.toml may turn it on
-    return inspect.Parameter(
-        name,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=typer.Option(default, flag, help=help.replace("[", "\\["), show_default=default is not None),
-        annotation=kind | None if default is None else kind,
-    )
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Kaggle CSV competitions: cached stages from data/raw/train.csv + test.csv to a submission."""
 
 
-COMMON = [
-    _option("data_dir", Path, "Competition folder holding raw/ and processed/ [default: data]."),
-    _option("quiet", bool, "Print only warnings, errors and results.", False),
-]
-STAGE_OPTIONS = [
-    _option("force", bool, "Re-run every stage this command covers, fresh or not.", False),
-    _option("resume", bool, "Resume training interrupted by a crash or Ctrl-C from its last epoch "
-            "checkpoint; --no-resume starts over.", True),
-    _option("tensorboard", bool, "When training runs, also write TensorBoard logs to reports/tensorboard/ "
-            "(a cached train writes none: add --force).", False),
-    _option("label_column", str, "Label column of train.csv [default: label, else the one column "
-            "test.csv lacks]."),
-    _option("id_column", str, "Id column of test.csv [default: detect id/ImageId]."),
-    _option("fill_missing", bool, "Fill empty feature cells with the column's median in train.csv "
-            "[default: no: an empty cell is an error]."),
-    _option("task", str, "auto, binary, multiclass or regression [default: auto: text or at most 20 whole-number "
-            "values are classes, other numbers a regression]."),
-    _option("metric", str, "accuracy, balanced_accuracy, f1, auc, logloss, rmse, rmsle, mae or r2: what validation "
-            "reports and the model is chosen by [default: auto: from sample_submission.csv (0.5: auc; a column per "
-            "class: logloss), else accuracy, or rmse (rmsle for a positive, skewed target)]."),
-    _option("image_shape", str, "Image shape such as 28x28 or 32x32x3 [default: square feature counts]."),
-    _option("val_fraction", float,
-            f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."),
-    _option("seed", int, f"Seed of the split and of training [default: {SplitParams.seed}]."),
-    _option("preset", str, "fast (about a minute), default, or best (an ensemble, with --tta) [default: default]."),
-    _option("model", str, "auto, cnn, cnn_large, mlp or hgb [default: auto: the preset's CNN for "
-            "images (cnn_large for best); for tables the network (mlp), gradient boosting (hgb) or their blend, "
-            "whichever scores the metric best on validation]."),
-    _option("epochs", int, "Most epochs to train; early stopping may end sooner "
-            "[default: the preset's, from the row count]."),
-    _option("ensemble", int, "Networks (seeds) to train and average [default: the preset's]."),
-    _option("refit", bool, "Retrain the final model(s) on train + val for the epochs validation chose "
-            "[default: no]."),
-    _option("time_budget", str, "Cap training time, e.g. 90s, 10m or 1h, by choosing the epochs."),
-    _option("batch_size", int, f"Training batch size [default: {TrainParams.batch_size}]."),
-    _option("precision", str, "auto, float32 or bfloat16: the training arithmetic [default: auto: "
-            "bfloat16 mixed precision on a CPU with native bfloat16 (AMX or AVX512-BF16), else float32]."),
-    _option("strategy", str, "auto, one, mirrored or multi-worker: tf.distribute training over one device, "
-            "all GPUs of this machine, or the machines in TF_CONFIG; --batch-size is the global batch "
-            "[default: auto: mirrored with 2+ GPUs, else one]."),
-    _option("tta", bool, "Test-time augmentation: average each image's prediction with "
-            f"{TTA_VIEWS} augmented copies, in validate and predict [default: with --preset best only]."),
-]
-
-
-def command(name: str, stage_options: bool = True, logged: bool = False,
+def command(name: str, *groups: type, logged: bool = False,
             keeps: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register a command that receives a ready Runner (and, when `logged`, the Run it is on
-    record as), with the shared options added, the options it is given kept as the folder's
-    settings unless `keeps` is False, and user errors turned into one line and exit code 2."""
+    record as). It takes the Common options and those of `groups` (Work, Settings); what its
+    Settings options set is kept as the folder's setting unless `keeps` is False; user errors
+    become one line and exit code 2."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        own = [p for p in inspect.signature(fn).parameters.values() if p.name not in ("runner", "run")]
-        shared = COMMON + (STAGE_OPTIONS if stage_options else [])
+        hints = typing.get_type_hints(fn, include_extras=True)  # the Annotated options, not their text
+        own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(fn).parameters.values()
+               if p.name not in ("runner", "run")]
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
-            options = {p.name: kwargs.pop(p.name) for p in shared}
-            reporter = RichReporter(quiet=options["quiet"])
+            common, work, settings = (take(g, kwargs) if g is Common or g in groups else g()
+                                      for g in (Common, Work, Settings))
+            reporter = RichReporter(quiet=common.quiet)
             runner = run = None
             try:
-                given = _given(options)
-                config, changes = sticky.configure(given, _command_line(name, options), keep=keeps,
+                by = _command_line(name, common, settings)
+                config, changes = sticky.configure(_given(common, settings), by, keep=keeps,
                                                    reset=kwargs.get("reset", False))
                 if changes:
                     out.print(f"[bold]setting for this folder:[/] {escape('; '.join(map(str, changes)))} "
                               f"[dim](kept for the next commands; `pipeline config --reset` clears)[/]",
                               highlight=False, soft_wrap=True)
-                runner = Runner(config, reporter, force=options.get("force", False),
-                                resume=options.get("resume", True), tensorboard=options.get("tensorboard", False))
+                runner = Runner(config, reporter, force=work.force, resume=work.resume, tensorboard=work.tensorboard)
                 if logged:
-                    run = kwargs["run"] = runlog.start(_command_line(name, options))
+                    run = kwargs["run"] = runlog.start(by)
                 fn(runner=runner, **kwargs)
             except PipelineError as exc:
                 reporter.close()
@@ -159,7 +99,7 @@ def command(name: str, stage_options: bool = True, logged: bool = False,
                 raise typer.Exit(130) from None
             _finish(run, runner, "ok")
 
-        wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inspect.Signature(own + parameters(Common, *groups))  # type: ignore[attr-defined]
         return app.command(name)(wrapper)
 
     return decorate
@@ -175,23 +115,21 @@ def _finish(run: runlog.Run | None, runner: Runner | None, status: str) -> None:
         err.print(f"[yellow]warning:[/] not on record: {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
-def _given(options: dict[str, Any]) -> dict[str, Any]:
+def _given(common: Common, settings: Settings) -> dict[str, Any]:
     """The settings this command's options set, by name ("train.epochs": 3)."""
-    given = {f"{section}.{key}": value for option, targets in PARAM_OPTIONS.items()
-             if (value := options.get(option)) is not None for section, key in targets}
-    if options.get("data_dir") is not None:
-        given["data_dir"] = str(options["data_dir"])
+    given = settings.given()
+    if common.data_dir is not None:
+        given["data_dir"] = str(common.data_dir)
     return given
 
 
-def _command_line(name: str, options: dict[str, Any]) -> str:
+def _command_line(name: str, common: Common, settings: Settings) -> str:
     """The command as typed, less options that set nothing, e.g. `run-all --epochs 3`."""
-    words = [name]
-    for option, value in options.items():
-        if value is None or (option not in PARAM_OPTIONS and option != "data_dir"):
-            continue
-        flag = "--" + option.replace("_", "-")
-        words += [flag] if value is True else [f"--no-{flag[2:]}"] if value is False else [flag, shlex.quote(str(value))]
+    words = [name] + (["--data-dir", shlex.quote(str(common.data_dir))] if common.data_dir is not None else [])
+    for option, value in vars(settings).items():
+        if value is not None:
+            words += ([flag(option)] if value is True else [f"--no-{flag(option)[2:]}"] if value is False
+                      else [flag(option), shlex.quote(str(value))])
     return " ".join(words)
 
 
@@ -205,7 +143,7 @@ def _stage_command(stage: str, doc: str) -> None:
             _print_metrics(runner)
 
     run_stage.__doc__ = doc
-    command(stage, logged=stage == "train")(run_stage)
+    command(stage, Work, Settings, logged=stage == "train")(run_stage)
 
 
 _stage_command("ingest", "Read data/raw/train.csv and test.csv into arrays.")
@@ -215,7 +153,7 @@ _stage_command("train", "Train the Keras model; also exports models/model.keras.
 _stage_command("validate", "Validation metrics; saves reports/metrics.json.")
 
 
-@command("run-all", logged=True)
+@command("run-all", Work, Settings, logged=True)
 def run_all(runner: Runner, run: Any) -> None:
     """Run ingest through validate, taking fresh stages from the cache, and refresh the
     report in reports/."""
@@ -225,7 +163,7 @@ def run_all(runner: Runner, run: Any) -> None:
         out.print(f"[dim]report: {drawn}[/]", highlight=False)
 
 
-@command("report")
+@command("report", Work, Settings)
 def report(runner: Runner) -> None:
     """Draw the visual report of the validated model into reports/ (index.html, learning
     curves, confusion matrix, most confident mistakes, per-class precision and recall,
@@ -234,16 +172,14 @@ def report(runner: Runner) -> None:
     out.print(f"wrote [bold]{drawn}[/]", highlight=False)
 
 
-@command("predict", logged=True)
+@command("predict", Work, Settings, logged=True)
 def predict(
     runner: Runner,
     run: Any,
-    out_path: Path = typer.Option(
-        Path("submissions/submission.csv"), "--out", help="Where to write the submission CSV."
-    ),
-    input_path: Path | None = typer.Option(
-        None, "--input", help="Predict this CSV (any rows with train.csv's feature columns) instead of test.csv."
-    ),
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Where to write the submission CSV.")] = Path("submissions/submission.csv"),
+    input_path: Annotated[Optional[Path], typer.Option(
+        "--input", "-i", metavar="FILE", help="Predict this CSV (any rows with train.csv's feature columns) instead "
+        "of test.csv.")] = None,
 ) -> None:
     """Predict test.csv (or --input FILE) and write a checked submission CSV, also kept as
     submissions/run-NNN.csv (see `pipeline runs`)."""
@@ -263,7 +199,7 @@ def predict(
                   soft_wrap=True)
 
 
-@command("status", keeps=False)
+@command("status", Settings, keeps=False)
 def status(runner: Runner) -> None:
     """Show each stage as fresh, stale (and why) or missing. Never imports TensorFlow. Options
     given here show what they would change and are not kept."""
@@ -282,11 +218,11 @@ def _print_task(runner: Runner) -> None:
     out.print(f"[dim]{escape(shown)}[/]", highlight=False)
 
 
-@command("config")
+@command("config", Settings)
 def show_config(
     runner: Runner,
-    reset: bool = typer.Option(False, "--reset", help="Clear the settings commands kept for this folder "
-                               "(back to pipeline.toml and the defaults), then keep any options given here."),
+    reset: Annotated[bool, typer.Option("--reset", help="Clear the settings commands kept for this folder (back "
+                                        "to pipeline.toml and the defaults), then keep any options given here.")] = False,
 ) -> None:
     """Print the effective settings and where each comes from: the default, pipeline.toml, a
     command that set it for this folder (`set by run-all --epochs 3`) or the preset. Options
@@ -300,7 +236,7 @@ def show_config(
     _print_task(runner)
 
 
-@command("clean", stage_options=False)
+@command("clean")
 def clean(runner: Runner) -> None:
     """Remove cached outputs (data/processed/), models/model.keras and .pkl, reports/metrics.json and
     the report. data/raw/ is never touched."""
@@ -319,10 +255,10 @@ def clean(runner: Runner) -> None:
     out.print(f"removed {len(targets)} cached file(s)")
 
 
-@command("demo", stage_options=False)
+@command("demo")
 def demo(
     runner: Runner,
-    force: bool = typer.Option(False, "--force", help="Overwrite existing CSVs in data/raw/."),
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing CSVs in data/raw/.")] = False,
 ) -> None:
     """Write the embedded demo competition (scikit-learn's 8x8 digits) into data/raw/."""
     from pipeline.demo import write_demo
@@ -332,11 +268,11 @@ def demo(
     out.print("next: [bold]pipeline run-all[/] then [bold]pipeline predict --out submissions/sub.csv[/]")
 
 
-@command("fetch", stage_options=False)
+@command("fetch")
 def fetch(
     runner: Runner,
-    competition: str = typer.Argument(..., help="The competition's slug (kaggle.com/competitions/SLUG) or URL."),
-    force: bool = typer.Option(False, "--force", help="Overwrite files of the same name in data/raw/."),
+    competition: Annotated[str, typer.Argument(metavar="COMPETITION", help="The competition's slug (kaggle.com/competitions/SLUG) or URL.")],
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite files of the same name in data/raw/.")] = False,
 ) -> None:
     """Download a Kaggle competition's files into data/raw/ (needs the kaggle package: pip install kaggle)."""
     from pipeline import kaggle
@@ -350,14 +286,14 @@ def fetch(
     out.print("next: [bold]pipeline run-all[/] then [bold]pipeline predict[/] and [bold]pipeline submit -m ...[/]")
 
 
-@command("submit", stage_options=False)
+@command("submit")
 def submit(
     runner: Runner,
-    message: str = typer.Option("", "--message", "-m", help="Description shown next to the score on Kaggle."),
-    file: Path = typer.Option(Path("submissions/submission.csv"), "--file", help="The submission CSV to upload."),
-    competition: str | None = typer.Option(
-        None, "--competition", help="Competition slug \\[default: the last `pipeline fetch`]."
-    ),
+    message: Annotated[str, typer.Option("--message", "-m", metavar="TEXT",
+                                         help="Description shown next to the score on Kaggle.")] = "",
+    file: Annotated[Path, typer.Option("--file", metavar="FILE", help="The submission CSV to upload.")] = Path("submissions/submission.csv"),
+    competition: Annotated[Optional[str], typer.Option(
+        "--competition", metavar="SLUG", help="Competition slug [default: the last `pipeline fetch`].")] = None,
 ) -> None:
     """Check a submission against data/raw/sample_submission.csv, then upload it to Kaggle."""
     from pipeline import kaggle
@@ -373,12 +309,12 @@ def submit(
               f"https://www.kaggle.com/competitions/{slug}/submissions", highlight=False, soft_wrap=True, markup=False)
 
 
-@command("runs", stage_options=False)
+@command("runs")
 def runs(
     runner: Runner,
-    kaggle_scores: bool = typer.Option(False, "--kaggle", help="Also fetch the public scores of the submissions "
-                                       "made with `pipeline submit` (needs the kaggle extra and credentials)."),
-    last: int = typer.Option(30, "--last", "-n", help="Show the last N runs."),
+    kaggle_scores: Annotated[bool, typer.Option("--kaggle", help="Also fetch the public scores of the submissions "
+                                                "made with `pipeline submit` (needs the kaggle extra and credentials).")] = False,
+    last: Annotated[int, typer.Option("--last", "-n", metavar="N", help="Show the last N runs.")] = 30,
 ) -> None:
     """The run log of this folder: each run-all, train and predict with its settings (those not
     at their default), data hash, validation score (the best marked *), seconds and the

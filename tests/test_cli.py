@@ -39,7 +39,7 @@ def test_help_lists_every_command() -> None:
     result = invoke("--help")
     assert result.code == 0
     for name in STAGES + ["run-all", "status", "clean", "demo"]:
-        assert re.search(rf"│ {name}\b", result.output), name
+        assert re.search(rf"^  {name}\b", result.output, re.M), name
 
 
 def test_run_all_then_predict_writes_a_valid_submission(competition: Path) -> None:
