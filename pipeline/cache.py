@@ -75,15 +75,24 @@ def save(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Non
         np.savez(f, **arrays, **{META: np.array(json.dumps(meta, default=str))})
 
 
+_metas: dict[tuple[str, int, int, int], dict[str, Any]] = {}  # the records read, by file identity
+
+
 def read_meta(path: Path) -> dict[str, Any] | None:
-    """The meta record of a cache file, None when it does not exist."""
-    if not path.exists():
-        return None
+    """The meta record of a cache file (do not change it), None when it does not exist. Read
+    once per version of the file: a cached run asks each stage's record several times."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return json.loads(str(npz[META]))
-    except Exception as exc:  # any failure to read means "do not trust it"
-        raise _unreadable(path, exc) from None
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    identity = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)  # os.replace changes these
+    if identity not in _metas:
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                _metas[identity] = json.loads(str(npz[META]))
+        except Exception as exc:  # any failure to read means "do not trust it"
+            raise _unreadable(path, exc) from None
+    return _metas[identity]
 
 
 def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

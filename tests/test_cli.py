@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -382,3 +383,70 @@ def test_without_a_terminal_long_work_prints_plain_progress_lines(capsys: pytest
 
 def test_shell_completion_is_offered() -> None:
     assert "--install-completion" in invoke("--help").output
+
+
+# -- command-line conventions -----------------------------------------------------------
+
+
+def _commands() -> dict[str, Any]:
+    import typer
+
+    return typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+
+def test_h_and_help_everywhere() -> None:
+    assert invoke("-h").stdout == invoke("--help").stdout
+    for name in _commands():
+        short, long = invoke(name, "-h"), invoke(name, "--help")
+        assert short.code == long.code == 0, name
+        assert short.stdout == long.stdout and re.match(rf"Usage: \S+ {name} ", short.stdout), name
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.code == 0 and result.stdout.strip() == f"pipeline {version('kaggle-csv-pipeline')}"
+
+
+def test_flags_read_as_flags_and_every_option_has_help() -> None:
+    for name, command in _commands().items():
+        text = invoke(name, "-h").stdout
+        assert "<bool>" not in text and "\\[" not in text, name
+        for param in command.params:
+            if param.param_type_name != "option" or "--help" in param.opts:
+                continue
+            assert param.help, (name, param.opts)
+            if param.is_flag:  # `-q, --quiet    Print only...`: no placeholder after a flag
+                shown = ", ".join(sorted(param.opts, key=len)) + "".join(f" / {o}" for o in param.secondary_opts)
+                assert re.search(rf"^  {re.escape(shown)}( {{2,}}|\n {{20,}})[A-Z]", text, re.M), (name, shown)
+
+
+def test_each_setting_option_sets_the_settings_of_its_name() -> None:
+    import dataclasses
+
+    from pipeline.config import Config, settings
+    from pipeline.options import Settings, targets
+
+    known = {name for name, _, _ in settings(Config())}
+    for field in dataclasses.fields(Settings):
+        assert targets(field.name) and set(targets(field.name)) <= known, field.name
+    assert targets("seed") == ["split.seed", "train.seed"]
+
+
+def test_short_options(competition: Path) -> None:
+    first = invoke("run-all", "-q", *FAST)
+    assert first.code == 0, first.output
+    assert "▶" not in first.stdout and "accuracy" in first.stdout  # quiet: results only
+    forced = invoke("train", "-f", "-q")
+    assert forced.code == 0 and "confusion" not in forced.stdout
+    assert invoke("status").output.count("fresh") >= 4  # -f re-ran train with the same key
+    written = invoke("predict", "-o", "submissions/short.csv")
+    assert written.code == 0 and len(pd.read_csv("submissions/short.csv")) == 30
+
+
+def test_the_readme_command_table_lists_every_command() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = readme.split("| command | what it does | example |", 1)[1].split("\n\n", 1)[0]
+    table = set(re.findall(r"^\| `([a-z-]+)` \|", rows, re.M))
+    assert table == set(_commands())
