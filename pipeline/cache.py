@@ -83,7 +83,7 @@ def read_meta(path: Path) -> dict[str, Any] | None:
     once per version of the file: a cached run asks each stage's record several times."""
     try:
         stat = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     identity = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)  # os.replace changes these
     if identity not in _metas:
