@@ -1,21 +1,25 @@
 """The stage cache: content keys, atomic `.npz` save/load, and memoised fingerprints of raw files.
 
 Every output is one `.npz` whose `__meta__` member is a JSON record of the key, the stage's
-parameters and its inputs' keys, so freshness is decided by reading a few hundred bytes.
+parameters and its inputs' keys, so freshness is decided by reading a few hundred bytes, and
+without numpy: a fully cached run never imports it.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import re
+import zipfile
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from pipeline import faults
+
+if TYPE_CHECKING:
+    import numpy as np
 
 META = "__meta__"
 FINGERPRINTS = ".raw-fingerprints.json"
@@ -69,6 +73,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def save(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Atomically write `arrays` plus the JSON `meta` record to one `.npz`."""
+    import numpy as np
+
     if META in arrays:
         raise ValueError(f"{META} is reserved")
     with _atomic(path) as f:
@@ -88,16 +94,31 @@ def read_meta(path: Path) -> dict[str, Any] | None:
     identity = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)  # os.replace changes these
     if identity not in _metas:
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                _metas[identity] = json.loads(str(npz[META]))
+            with zipfile.ZipFile(path) as archive:
+                _metas[identity] = json.loads(_npy_text(archive.read(f"{META}.npy")))
         except Exception as exc:  # any failure to read means "do not trust it"
             raise _unreadable(path, exc) from None
     return _metas[identity]
 
 
+def _npy_text(data: bytes) -> str:
+    """The text of a 0-d unicode array in .npy format (what np.savez writes for `__meta__`),
+    read without numpy: magic, version, header length, a header dict, then UTF-32 code units."""
+    if data[:6] != b"\x93NUMPY":
+        raise ValueError("not an .npy member")
+    width = 2 if data[6] == 1 else 4  # bytes of the header length: format 1.0, else 2.0 and 3.0
+    body = 8 + width + int.from_bytes(data[8:8 + width], "little")
+    header = ast.literal_eval(data[8 + width:body].decode("latin1"))
+    if header["shape"] != () or header["descr"][1:2] != "U":
+        raise ValueError(f"__meta__ is {header['descr']} {header['shape']}, not a 0-d text")
+    return data[body:].decode("utf-32-be" if header["descr"][0] == ">" else "utf-32-le").rstrip("\x00")
+
+
 def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The arrays `names` of a cache file that it holds (all but meta when empty), read now
     so a corrupt member shows here."""
+    import numpy as np
+
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in (names or npz.files) if name != META and name in npz.files}

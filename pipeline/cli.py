@@ -377,16 +377,12 @@ def _public_scores(submits: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _print_metrics(runner: Runner) -> None:
-    from pipeline.reports import metrics_record
-
-    from pipeline.reports import SCALARS
-
-    record = metrics_record(runner.outputs("validate"))
+    record = runner.validation()
     summary = Table("validation", "value", title=f"{record['n_val']} held-out rows")
     summary.add_row(f"[bold]{record['metric']}[/] (the competition's metric)", f"[bold]{record['score']:.4f}[/]")
-    for name in SCALARS:
-        if name in record and name.replace("_", "") != record["metric"]:
-            summary.add_row(name.replace("_", " "), f"{record[name]:.4f}")
+    for name, value in record.items():  # the task's other scalars, in metrics.json's order
+        if isinstance(value, float) and name != "score" and name.replace("_", "") != record["metric"]:
+            summary.add_row(name.replace("_", " "), f"{value:.4f}")
     out.print(summary)
     classes = [str(c) for c in record.get("classes", [])]
     if classes and len(classes) <= 30:

@@ -10,8 +10,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-
 from pipeline import faults
 from pipeline.cache import atomic_write_bytes
 from pipeline.errors import PipelineError
@@ -50,7 +48,8 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
     ingest, in a fresh process). When a file does not fit a shortcut (a cell is empty, a
     fraction, 256 or text), it is read again without it, so the checks that follow can
     name the cell."""
-    import pandas as pd  # here, not at the top: the cached path never reads a CSV
+    import numpy as np  # here, not at the top: the cached path never reads a CSV
+    import pandas as pd
 
     separator, names = _header(path)
     narrow = [name for name in names if uint8_columns and uint8_columns.fullmatch(name.strip())]

@@ -6,6 +6,7 @@ changed since it was last drawn.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline import cache
@@ -15,18 +16,29 @@ from pipeline.runner import Runner
 HISTORY = ("loss", "accuracy", "val_loss", "val_accuracy")  # train's per-epoch record, in the report
 
 
+def drawn_key(folder: Path) -> str | None:
+    """The key the report in `folder` was drawn for (pipeline.reports writes it into the head
+    of index.html), or None when there is none."""
+    try:
+        head = (folder / "index.html").read_text(encoding="utf-8")[:600]
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r'<meta name="pipeline-key" content="(\w+)">', head)
+    return found.group(1) if found else None
+
+
 def report_html(runner: Runner, force: bool = False) -> Path | None:
     """Bring the visual report in reports/ up to date with the validated model (drawing
     it only when the validate stage or reports.py changed, or `force`); returns its
     index.html when it was drawn."""
-    from pipeline import reports
-
     runner.run("validate")
     folder = runner.config.reports_dir
     key = cache.digest({"validate": runner.key("validate"),
                         "code": cache.source_digest(Path(__file__).parent / "reports.py")})
-    if not force and reports.report_key(folder) == key:
+    if not force and drawn_key(folder) == key:
         return None
+    from pipeline import reports  # numpy and matplotlib: only when drawing
+
     trained = runner.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
     ingested = runner.outputs("ingest", ("y",))
     val_idx = runner.outputs("split", ("val_idx",))["val_idx"]

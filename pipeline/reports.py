@@ -71,16 +71,6 @@ class ReportData:
     images: np.ndarray | None  # the held-out images (N, H, W, C), None for vectors
 
 
-def report_key(folder: Path) -> str | None:
-    """The key recorded in the report's index.html, or None when there is none."""
-    try:
-        head = (folder / INDEX).read_text(encoding="utf-8")[:600]
-    except (OSError, UnicodeDecodeError):
-        return None
-    found = re.search(r'<meta name="pipeline-key" content="(\w+)">', head)
-    return found.group(1) if found else None
-
-
 def write_report(data: ReportData, folder: Path, key: str) -> Path:
     """Draw every plot into `folder`, write history.csv, then index.html recording `key`."""
     import matplotlib

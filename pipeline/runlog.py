@@ -89,9 +89,7 @@ def finish(run: Run, runner: Runner, status: str) -> dict[str, Any]:
     if "train" in fresh and (model := runner.exported("train")):
         record["model"] = str(model)
     if "validate" in fresh:
-        from pipeline.reports import metrics_record
-
-        metrics = metrics_record(runner.outputs("validate", ("metric", "score", "accuracy", "n_val")))
+        metrics = runner.validation()
         record.update(metric=metrics["metric"], score=metrics["score"])
     record.update(run.wrote)
     append(record)

@@ -3,7 +3,7 @@
 A stage's key hashes its name, its source code, its own parameters, its inputs' keys and
 (for ingest) the content hashes of the raw CSVs. Keys are computed without running anything,
 so a fully cached run reads only each output's small `__meta__` record and never imports
-TensorFlow, pandas or scikit-learn.
+TensorFlow, pandas, scikit-learn or numpy.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline import cache, faults
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.task import Task
+
+if TYPE_CHECKING:
+    import numpy as np
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 # stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
@@ -278,7 +279,7 @@ class Runner:
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         ingested = inputs["ingest"]
-        tabular = bool(np.any(ingested["column_kinds"] != "numeric"))
+        tabular = bool((ingested["column_kinds"] != "numeric").any())
         return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -382,6 +383,19 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write {exc.filename} ({exc.strerror}); make its folder writable") from None
         return None
+
+    def validation(self) -> dict[str, Any]:
+        """The validated model's metrics, as reports/metrics.json records them (read from there,
+        which a cached run keeps whole, without loading any array)."""
+        import json
+
+        path = self.exported("validate")
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path else {}
+        except (OSError, ValueError):
+            from pipeline.reports import metrics_record
+
+            return metrics_record(self.outputs("validate"))
 
     def exported(self, name: str) -> Path | None:
         """The file the stage's cached run exported (models/model.keras, reports/metrics.json)."""

@@ -4,15 +4,19 @@ Decided once, at ingest, from the target column, the optional sample_submission.
 `--task`/`--metric` options, then stored in ingest's cache entry as plain arrays. Every later
 stage asks it: the model's head and loss, what early stopping watches, the score that picks
 a model, and what the submission holds (labels, one probability, one per class, numbers).
+numpy is imported by the functions that compute, so a fully cached run reads the task without it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1")
@@ -56,6 +60,8 @@ class Task:
         return "val_accuracy" if self.output == "label" else "val_loss"
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        import numpy as np
+
         return {"task": np.array(self.kind), "metric": np.array(self.metric), "output": np.array(self.output)}
 
     @classmethod
@@ -64,14 +70,20 @@ class Task:
 
     def encode_target(self, y: np.ndarray) -> np.ndarray:
         """The regression target as the models learn it (log1p for RMSLE)."""
+        import numpy as np
+
         return np.log1p(y) if self.log_target else y
 
     def decode_target(self, values: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         return np.clip(np.expm1(values), 0, None) if self.log_target else values
 
     def score(self, truth: np.ndarray, predicted: np.ndarray) -> float:
         """The metric of `predicted` (class probabilities (n, k), or regression values in the
         target's own units) against `truth` (class codes, or target values)."""
+        import numpy as np
+
         from sklearn import metrics
 
         m = self.metric
@@ -105,9 +117,9 @@ class Task:
 
     def better(self, a: float, b: float) -> bool:
         """Whether score `a` beats score `b` under this metric (NaN never wins)."""
-        if np.isnan(a):
+        if math.isnan(a):
             return False
-        if np.isnan(b):
+        if math.isnan(b):
             return True
         return a < b if self.metric in LOWER_IS_BETTER else a > b
 
@@ -115,6 +127,8 @@ class Task:
 def target_kind(values: np.ndarray, numeric: bool, requested: str, column: str, name: str) -> str:
     """binary, multiclass or regression: `requested` unless "auto"; text targets, and whole
     numbers with at most MAX_CLASSES distinct values, are classes; other numbers regression."""
+    import numpy as np
+
     n_distinct = len(np.unique(values))
     if requested != "auto":
         kind = requested
@@ -146,6 +160,8 @@ def choose_metric(kind: str, requested: str, sample_output: str, y: np.ndarray) 
     """`requested` if it fits the task; else from the sample's layout (a fraction such as
     0.5: AUC; one column per class: log loss), else accuracy, or for a regression RMSLE when
     the target is positive and skewed (as prices are), else RMSE."""
+    import numpy as np
+
     if requested != "auto":
         fits = REGRESSION_METRICS if kind == "regression" else CLASSIFICATION_METRICS
         if requested not in fits:
@@ -179,6 +195,8 @@ def choose_output(kind: str, metric: str, sample_output: str) -> str:
 
 
 def _skew(y: np.ndarray) -> float:
+    import numpy as np
+
     y = np.asarray(y, dtype=np.float64)
     spread = y.std()
     return float(np.mean(((y - y.mean()) / spread) ** 3)) if spread > 0 else 0.0
