@@ -80,9 +80,10 @@ def command(name: str, *groups: type, logged: bool = False,
                 config, changes = sticky.configure(_given(common, settings), by, keep=keeps,
                                                    reset=kwargs.get("reset", False))
                 if changes:
-                    out.print(f"[bold]setting for this folder:[/] {escape('; '.join(map(str, changes)))} "
-                              f"[dim](kept for the next commands; `pipeline config --reset` clears)[/]",
-                              highlight=False, soft_wrap=True)
+                    kept = any(change.kept for change in changes)
+                    out.print(f"[bold]setting for this folder:[/] {escape('; '.join(map(str, changes)))}"
+                              + (" [dim](kept for the next commands; `pipeline config --reset` clears)[/]"
+                                 if kept else ""), highlight=False, soft_wrap=True)
                 runner = Runner(config, reporter, force=work.force, resume=work.resume, tensorboard=work.tensorboard)
                 if logged:
                     run = kwargs["run"] = runlog.start(by)
