@@ -427,7 +427,7 @@ def test_each_setting_option_sets_the_settings_of_its_name() -> None:
     import dataclasses
 
     from pipeline.config import Config, settings
-    from pipeline.options import Settings, targets
+    from pipeline.cli.options import Settings, targets
 
     known = {name for name, _, _ in settings(Config())}
     for field in dataclasses.fields(Settings):

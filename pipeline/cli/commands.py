@@ -1,5 +1,5 @@
-"""The `pipeline` command: parses options, builds the config, calls the runner, prints results
-(tables with rich; progress goes through pipeline.console).
+"""The `pipeline` commands: parse options, build the config, call the runner, print results
+(tables with rich; progress goes through pipeline.cli.console).
 
 No pipeline logic lives here. Every command that runs stages takes the same parameter options,
 because a stage's key includes its parameters. What an option sets stays the folder's setting
@@ -25,9 +25,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline import runlog, sticky
-from pipeline.console import RichReporter, err, out
+from pipeline.cli.console import RichReporter, err, out
 from pipeline.errors import PipelineError
-from pipeline.options import Common, Settings, Work, flag, parameters, take
+from pipeline.cli.options import Common, Settings, Work, flag, parameters, take
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
 from pipeline.runner import STAGES, Runner

@@ -3,7 +3,7 @@ groups the commands take: `Common` (every command), `Work` (commands that run st
 `Settings` (every option that sets the configuration setting of the same name, in whichever
 sections of pipeline.config have one: `--seed` sets split.seed and train.seed).
 
-Imported by pipeline.cli only: no module below the CLI imports typer.
+Part of the CLI room (pipeline.cli): no module below it imports typer.
 """
 
 from __future__ import annotations
