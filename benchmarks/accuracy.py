@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _common import machine
+
 RAW = ("train.csv", "test.csv", "sample_submission.csv")
 HEADER = f"{'competition':14s} {'model':22s} {'val acc':>8s} {'test acc':>8s} {'train s':>8s} {'img/s':>7s} {'total s':>8s}"
 
@@ -134,6 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     extra = shlex.split(args.pipeline_args)
 
+    print(machine())
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or scratch

@@ -38,6 +38,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from _common import machine
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -128,6 +130,7 @@ def main() -> None:
         "  lever: augmentation in the tf.data map, not the model": (lambda: pipeline_cnn(augment=False), in_map, {}),
         "best preset's cnn_large": (lambda: pipeline_cnn(arch="cnn_large"), batches(128), {}),
     }
+    print(machine())
     print(f"{len(x)} training images of {args.competition / 'train.csv'}, {args.epochs} timed epochs each "
           f"taken in turns; this CPU has {'native' if shipped == 'bfloat16' else 'no native'} bfloat16", flush=True)
     nets = {}
