@@ -370,7 +370,7 @@ def test_error_text_in_square_brackets_is_printed_as_written(workdir: Path) -> N
 
 def test_without_a_terminal_long_work_prints_plain_progress_lines(capsys: pytest.CaptureFixture[str],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import console
+    from pipeline.cli import console
 
     reporter = console.RichReporter()
     reporter.progress("reading train.csv (1.0 MB)", 1, 4, "10 rows")  # starts the task: too soon to print
