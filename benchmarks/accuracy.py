@@ -12,7 +12,9 @@ batch 32) on the same files and prints the same figures.
         --competition digits8 --presets fast,default,best
 
 `digits8` stands for scikit-learn's 8x8 digits, the demo competition (`pipeline demo`), with
-its held-out labels. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
+its held-out labels. `--recipe 30` also trains the Kaggle recipe (benchmarks/_common.py) for 30
+epochs on the same files, in the same run, and prints each preset's time as a multiple of
+its. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
 keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
 """
 
@@ -31,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import machine
+from _common import machine, recipe_model
 
 RAW = ("train.csv", "test.csv", "sample_submission.csv")
-HEADER = f"{'competition':14s} {'model':22s} {'val acc':>8s} {'test acc':>8s} {'train s':>8s} {'img/s':>7s} {'total s':>8s}"
+HEADER = (f"{'competition':14s} {'model':22s} {'val acc':>8s} {'test acc':>8s} {'train s':>8s} {'img/s':>7s} "
+          f"{'total s':>8s} {'epochs':>6s}")
 
 
 def digits8(folder: Path) -> Path:
@@ -72,12 +75,13 @@ def run(argv: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def train_record(work: Path) -> tuple[float, int]:
-    """(seconds, images trained) of the train stage, from its cache record."""
+def train_record(work: Path) -> tuple[float, int, int]:
+    """(seconds, images trained, epochs of the first network) of the train stage, from its cache record."""
     with zipfile.ZipFile(work / "data" / "processed" / "train.npz") as npz:
         meta = json.loads(np.lib.format.read_array(npz.open("__meta__.npy")).item())
         images = int(np.lib.format.read_array(npz.open("images_trained.npy")))
-    return meta["seconds"], images
+        epochs = len(np.lib.format.read_array(npz.open("history_loss.npy")))
+    return meta["seconds"], images, epochs
 
 
 def pipeline_row(competition: Path, work: Path, preset: str, extra: list[str]) -> tuple[float, ...]:
@@ -92,8 +96,8 @@ def pipeline_row(competition: Path, work: Path, preset: str, extra: list[str]) -
     total += run([exe, "predict", "--out", "sub.csv", *options], work)
     val = json.loads((work / "reports" / "metrics.json").read_text())["accuracy"]
     test = accuracy(pd.read_csv(work / "sub.csv"), pd.read_csv(competition / "test_labels.csv"))
-    seconds, images = train_record(work)
-    return val, test, seconds, images / seconds, total
+    seconds, images, epochs = train_record(work)
+    return val, test, seconds, images / seconds, total, epochs
 
 
 def mlp_row(competition: Path) -> tuple[float, ...]:
@@ -122,7 +126,36 @@ def mlp_row(competition: Path) -> tuple[float, ...]:
                                truth.columns[1]: model.predict(x_test, verbose=0).argmax(axis=1)})
     images = 5 * int(len(x) * 0.9)
     return (history["val_accuracy"][-1], accuracy(submission, truth), seconds, images / seconds,
-            time.perf_counter() - started)
+            time.perf_counter() - started, 5)
+
+
+def recipe_row(competition: Path, epochs: int) -> tuple[float, ...]:
+    """The Kaggle recipe as published (see _common.recipe_model): ImageDataGenerator
+    augmentation, batch 64, Adam 1e-3 x 0.95^epoch, 10% held out, for `epochs` epochs."""
+    started = time.perf_counter()
+    import keras
+    from keras._tf_keras.keras.preprocessing.image import ImageDataGenerator
+
+    keras.utils.set_random_seed(0)
+    train = pd.read_csv(competition / "train.csv")
+    test = pd.read_csv(competition / "test.csv")
+    y = train.pop("label").to_numpy()
+    x = (train.to_numpy(np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    x_test = (test[list(train.columns)].to_numpy(np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    split = int(len(x) * 0.9)
+    flow = ImageDataGenerator(rotation_range=10, zoom_range=0.1, width_shift_range=0.1,
+                              height_shift_range=0.1).flow(x[:split], y[:split], batch_size=64, seed=0)
+    model = recipe_model(keras, int(y.max()) + 1, augment=False)
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 0.95 ** epoch)
+    fit_started = time.perf_counter()
+    history = model.fit(flow, epochs=epochs, validation_data=(x[split:], y[split:]), callbacks=[schedule],
+                        verbose=0).history
+    seconds = time.perf_counter() - fit_started
+    truth = pd.read_csv(competition / "test_labels.csv")
+    submission = pd.DataFrame({truth.columns[0]: truth.iloc[:, 0],
+                               truth.columns[1]: model.predict(x_test, verbose=0).argmax(axis=1)})
+    return (history["val_accuracy"][-1], accuracy(submission, truth), seconds, epochs * split / seconds,
+            time.perf_counter() - started, epochs)
 
 
 def main() -> None:
@@ -131,8 +164,11 @@ def main() -> None:
                         help="competition folder with test_labels.csv, or digits8; repeatable")
     parser.add_argument("--presets", default="fast,default,best")
     parser.add_argument("--pipeline-args", default="", help="extra options for run-all and predict")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds: one run of each preset per seed")
     parser.add_argument("--no-mlp", action="store_true", help="skip the MLP baseline")
     parser.add_argument("--keep", type=Path, help="keep the working folders here (to try --tta after)")
+    parser.add_argument("--recipe", type=int, default=0, metavar="EPOCHS",
+                        help="also train the Kaggle recipe for EPOCHS epochs, and compare each run's time with it")
     args = parser.parse_args()
     extra = shlex.split(args.pipeline_args)
 
@@ -143,17 +179,26 @@ def main() -> None:
         for entry in args.competition:
             competition = digits8(Path(tmp) / "digits8") if entry == "digits8" else Path(entry)
             name = competition.name
+            rows = {}
             for preset in args.presets.split(","):
-                label = f"pipeline {preset} {' '.join(extra)}".strip()
-                row = pipeline_row(competition, Path(tmp) / f"{name}-{preset}", preset, extra)
-                print(f"{name:14s} {label:22s} " + fmt(row), flush=True)
+                for seed in args.seeds.split(",") if args.seeds else [""]:
+                    options = [*extra, *(["--seed", seed] if seed else [])]
+                    label = f"pipeline {preset} {' '.join(options)}".strip()
+                    rows[label] = pipeline_row(competition, Path(tmp) / f"{name}-{preset}-{seed}", preset, options)
+                    print(f"{name:14s} {label:22s} " + fmt(rows[label]), flush=True)
+            if args.recipe:
+                recipe = recipe_row(competition, args.recipe)
+                print(f"{name:14s} {f'recipe, {args.recipe} epochs':22s} " + fmt(recipe), flush=True)
+                for label, row in rows.items():
+                    print(f"{name:14s} {label}: both commands {row[4] / recipe[4]:.2f}x the recipe's time, "
+                          f"training {row[2] / recipe[2]:.2f}x, at {row[3] / recipe[3]:.2f}x its images/s", flush=True)
             if not args.no_mlp:
                 print(f"{name:14s} {'MLP 128-128, 5 epochs':22s} " + fmt(mlp_row(competition)), flush=True)
 
 
 def fmt(row: tuple[float, ...]) -> str:
-    val, test, seconds, speed, total = row
-    return f"{val:8.4f} {test:8.4f} {seconds:8.1f} {speed:7.0f} {total:8.1f}"
+    val, test, seconds, speed, total, epochs = row
+    return f"{val:8.4f} {test:8.4f} {seconds:8.1f} {speed:7.0f} {total:8.1f} {epochs:6d}"
 
 
 if __name__ == "__main__":

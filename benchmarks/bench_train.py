@@ -38,29 +38,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from _common import machine
+from _common import machine, recipe_model
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def recipe_model(keras: Any, n_classes: int, augment: bool) -> Any:
-    layers = keras.layers
-    stack = [keras.Input((28, 28, 1))]
-    if augment:
-        stack += [layers.RandomRotation(10 / 360, fill_mode="constant"),
-                  layers.RandomZoom(0.1, fill_mode="constant"),
-                  layers.RandomTranslation(0.1, 0.1, fill_mode="constant")]
-    for filters in (32, 64):
-        stack += [layers.Conv2D(filters, 3, activation="relu"), layers.BatchNormalization(),
-                  layers.Conv2D(filters, 3, activation="relu"), layers.BatchNormalization(),
-                  layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu"),
-                  layers.BatchNormalization(), layers.Dropout(0.4)]
-    stack += [layers.Conv2D(128, 4, activation="relu"), layers.BatchNormalization(), layers.Flatten(),
-              layers.Dropout(0.4), layers.Dense(n_classes, activation="softmax")]
-    model = keras.Sequential(stack)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
 
 
 def main() -> None:
@@ -68,6 +48,9 @@ def main() -> None:
     parser.add_argument("--competition", type=Path, required=True, help="folder with a 28x28 train.csv")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per row (after one warm-up)")
     parser.add_argument("--target", type=float, default=0.99, help="validation accuracy to time (0: skip)")
+    parser.add_argument("--only", default="", help="comma-separated words: time only the rows naming one "
+                        "(the recipe and the default CNN always run)")
+    parser.add_argument("--threads", default="", help="INTRA,INTER: TensorFlow's op thread pools (default: its own)")
     args = parser.parse_args()
 
     from pipeline import models
@@ -77,6 +60,10 @@ def main() -> None:
     keras = models.load_keras()
     import tensorflow as tf
 
+    if args.threads:  # before TensorFlow runs its first op
+        intra, inter = (int(n) for n in args.threads.split(","))
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
     frame = pd.read_csv(args.competition / "train.csv")
     y = frame.pop("label").to_numpy()
     x = (frame.to_numpy(np.float32) / 255.0).reshape(-1, 28, 28, 1)
@@ -88,12 +75,18 @@ def main() -> None:
         return shuffled.batch(size).prefetch(tf.data.AUTOTUNE)
 
     def pipeline_cnn(augment: bool = True, jit: bool = False, precision: str = shipped, arch: str = "cnn",
-                     **cnn: Any) -> Any:
+                     batch_norm: bool = True, **cnn: Any) -> Any:
         strength = 1.0 if augment else 0.0
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-        model = (models._cnn((28, 28, 1), n_classes, strength, **cnn) if cnn
-                 else models.build(arch, (28, 28, 1), n_classes, strength, precision))
-        keras.mixed_precision.set_global_policy("float32")
+        normalization = keras.layers.BatchNormalization
+        if not batch_norm:  # the same network with every batch norm an identity, to time what they cost
+            keras.layers.BatchNormalization = lambda **_: keras.layers.Identity()
+        try:
+            model = (models._cnn((28, 28, 1), n_classes, strength, **cnn) if cnn
+                     else models.build(arch, (28, 28, 1), n_classes, strength, precision))
+        finally:
+            keras.layers.BatchNormalization = normalization
+            keras.mixed_precision.set_global_policy("float32")
         model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=jit)
         return model
@@ -114,8 +107,8 @@ def main() -> None:
             (lambda: recipe_model(keras, n_classes, augment=True), batches(64), {}),
         f"pipeline default CNN ({shipped}), tf.data, batch 128": (pipeline_cnn, batches(128), {}),
         "  lever: float32 throughout": (lambda: pipeline_cnn(precision="float32"), batches(128), {}),
-        "  lever: 16-filter first conv, not 32":
-            (lambda: pipeline_cnn(blocks=((16, False), *models.CNN_BLOCKS[1:])), batches(128), {}),
+        "  lever: 32-filter first conv (the previous default), not 16":
+            (lambda: pipeline_cnn(blocks=((32, False), *models.CNN_BLOCKS[1:])), batches(128), {}),
         "  lever: one conv at full resolution, two at half":
             (lambda: pipeline_cnn(blocks=((32, True), (64, False), (64, True))), batches(128), {}),
         "  lever: a 128-filter conv added at 7 pixels":
@@ -126,11 +119,16 @@ def main() -> None:
         "  lever: tf.data, batch 64": (pipeline_cnn, batches(64), {}),
         "  lever: tf.data, batch 256": (pipeline_cnn, batches(256), {}),
         "  lever: XLA jit_compile": (lambda: pipeline_cnn(jit=True), batches(128), {}),
+        "  lever: no batch norm": (lambda: pipeline_cnn(batch_norm=False), batches(128), {}),
         "  lever: no augmentation": (lambda: pipeline_cnn(augment=False), batches(128), {}),
         "  lever: augmentation in the tf.data map, not the model": (lambda: pipeline_cnn(augment=False), in_map, {}),
         "best preset's cnn_large": (lambda: pipeline_cnn(arch="cnn_large"), batches(128), {}),
     }
-    print(machine())
+    words = [w for w in args.only.split(",") if w]
+    kept = list(rows)[:3]
+    rows = {name: row for name, row in rows.items() if name in kept or not words or any(w in name for w in words)}
+    print(machine() + (f"; TensorFlow threads intra,inter = {args.threads}" if args.threads else "")
+          + ("; TF_ENABLE_ONEDNN_OPTS=" + os.environ["TF_ENABLE_ONEDNN_OPTS"] if "TF_ENABLE_ONEDNN_OPTS" in os.environ else ""))
     print(f"{len(x)} training images of {args.competition / 'train.csv'}, {args.epochs} timed epochs each "
           f"taken in turns; this CPU has {'native' if shipped == 'bfloat16' else 'no native'} bfloat16", flush=True)
     nets = {}
