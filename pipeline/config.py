@@ -72,7 +72,9 @@ class PredictParams:
 class Preset:
     """How much training a preset buys: about `images` training images seen per network
     (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
-    `image_model` when --model is auto and the data are images; `tta` unless --no-tta."""
+    `image_model` when --model is auto and the data are images; `tta` unless --no-tta. With
+    `converge`, an image network trains until validation converges (see
+    pipeline.training.schedule) and those epochs are only its cap."""
 
     images: int
     min_epochs: int
@@ -80,6 +82,7 @@ class Preset:
     ensemble: int
     image_model: str = "cnn"
     tta: bool = False
+    converge: bool = False
 
     def epochs(self, n_train: int) -> int:
         return max(self.min_epochs, min(self.max_epochs, round(self.images / max(n_train, 1))))
@@ -87,7 +90,7 @@ class Preset:
 
 PRESETS = {
     "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
-    "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1),
+    "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1, converge=True),
     "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large", tta=True),
 }
 

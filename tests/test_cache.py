@@ -75,3 +75,12 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) -> None
     mine.write_bytes(b"in progress")
     cache.remove_stale_temporaries(tmp_path)
     assert not dead.exists() and mine.exists()
+
+
+def test_the_train_key_covers_every_module_of_the_training_room() -> None:
+    """A change to how a network is fitted (the schedule, early stopping, ...) must re-run train."""
+    from pipeline import runner
+
+    room = Path(runner.__file__).parent
+    modules = {f"training/{p.name}" for p in (room / "training").glob("*.py") if p.name != "__init__.py"}
+    assert modules <= set(runner.CODE["train"])

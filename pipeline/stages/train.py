@@ -5,8 +5,10 @@ scikit-learn's HistGradientBoosting, and the train stage keeps whichever scores 
 metric best on validation: either alone, or a weighted average of the two when that scores
 better still.
 Boosting is always refit on train + val for the iterations validation chose (seconds).
-Keras networks learn under a cosine learning-rate decay over the epochs the preset (or
---epochs, or --time-budget) allows, with early stopping that restores the best weights. An
+Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
+preset) fixes; under the default preset an image network instead holds its peak rate until
+validation converges and then decays (pipeline.training.schedule), the preset's epochs (or
+--time-budget) capping the whole; early stopping restores the best weights of the decay. An
 ensemble trains several seeds and averages their outputs; --refit retrains each on train +
 val for the epoch count validation chose. Keras networks train under a tf.distribute strategy
 (--strategy), with the user's batch size as the global batch split across the replicas.
@@ -105,6 +107,8 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
         tensorboard=base.tensorboard,
         task=base.task,
         spec=base.spec,
+        # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
+        converging=preset.converge and not params.epochs and base.spec is None,
     )
     augment = models.augmentation_strength(len(train_idx)) if base.spec is None else 0.0
     fit = resumable(fit_hgb, None) if boosting else resumable(fit_keras, checkpoints)

@@ -20,9 +20,10 @@ from pipeline.training.plan import Plan
 
 def early_stopping(keras: Any, epochs: int, n_val: int, monitor: str = "val_accuracy") -> Any:
     """Keras' EarlyStopping on validation accuracy (or, with `monitor` "val_loss", on the
-    loss: the lowest so far is the best, for metrics that score probabilities or numbers), judged from the second half of the decay
-    on (earlier, high-rate epochs are never the ones to keep, and stopping there would skip
-    the low-rate epochs that gain most). An epoch within one standard error
+    loss: the lowest so far is the best, for metrics that score probabilities or numbers), judged
+    only once the learning rate decays (pipeline.training.schedule moves `start_from_epoch`
+    there; for a fixed count, its second half): earlier, high-rate epochs are never the ones
+    to keep, and stopping there would skip the low-rate epochs that gain most. An epoch within one standard error
     (sqrt(p (1 - p) / n_val)) of the best accuracy so far counts as good as the best: epochs
     closer than that are a coin toss on `n_val` rows, and the later one has trained at a lower
     rate. Training stops after `patience` epochs in a row below that, and the latest good
@@ -83,9 +84,10 @@ def BackupAndRestore(keras: Any, folder: Path) -> Any:
     return Callback(str(folder), double_checkpoint=True)
 
 
-def ProgressAndBudget(keras: Any, plan: Plan, steps: int, stopping: Any) -> Any:
+def ProgressAndBudget(keras: Any, plan: Plan, steps: int) -> Any:
     """Reports batches and epochs; with a time budget, times the first epoch and shrinks
-    `plan.epochs` (which the learning-rate schedule and early stopping follow) to what fits."""
+    `plan.epochs` (which the learning-rate schedule and early stopping follow) to what fits.
+    Ends training after `plan.epochs`, which the schedule may also shrink."""
 
     class Callback(keras.callbacks.Callback):
         epoch, started, validated = 0, 0.0, ""
@@ -109,8 +111,6 @@ def ProgressAndBudget(keras: Any, plan: Plan, steps: int, stopping: Any) -> Any:
                 if plan.multi_worker:  # every worker must stop after the same epoch
                     per_epoch = mean_over_workers(plan.strategy, per_epoch)
                 plan.epochs = max(1, min(plan.epochs, int(plan.budget // per_epoch)))
-                if stopping is not None:
-                    stopping.start_from_epoch = plan.epochs // 2
             for key, name in (("val_accuracy", "val_acc"), ("val_loss", "val_loss")):
                 if key in (logs or {}):
                     self.validated = f"  {name} {float(logs[key]):.4f}"

@@ -1,6 +1,6 @@
 """Fitting one Keras network: compiled under the plan's tf.distribute strategy, fed by a
-seeded tf.data pipeline, trained under a cosine learning-rate decay with the callbacks of
-pipeline.training.callbacks; and the wrapper that keeps each finished network in the
+seeded tf.data pipeline, trained under the learning-rate schedule of
+pipeline.training.schedule with the callbacks of pipeline.training.callbacks; and the wrapper that keeps each finished network in the
 checkpoints folder so that an interrupted train stage resumes. TensorFlow is imported inside
 the functions.
 """
@@ -18,6 +18,7 @@ from pipeline.config import TrainParams
 from pipeline.training import batchnorm
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
+from pipeline.training.schedule import Schedule
 
 
 def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..., Any]:
@@ -85,10 +86,10 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
         *restore,  # first: it sets the starting epoch the others then see
         # before early stopping, which keeps the best epoch's weights with their statistics
         batchnorm.Recompute(keras, batchnorm.sample_batches(lambda rows: _rows(plan, x, fit_idx[rows]), len(fit_idx))),
-        keras.callbacks.LearningRateScheduler(
-            lambda epoch: params.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / plan.epochs))
-        ),
-        ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size), stopping),
+        ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size)),
+        # after the budget has capped plan.epochs, before early stopping reads where the decay starts
+        Schedule(keras, plan, params.learning_rate, plan.task.early_stopping_monitor, stopping,
+                 None if backup is None else backup / "schedule.json"),
         *([stopping] if stopping else []),
         *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
