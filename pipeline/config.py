@@ -90,7 +90,7 @@ class Preset:
 
 PRESETS = {
     "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
-    "default": Preset(images=1_200_000, min_epochs=10, max_epochs=100, ensemble=1, converge=True),
+    "default": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=1, converge=True),
     "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large", tta=True),
 }
 

@@ -52,23 +52,24 @@ def test_a_fixed_count_is_a_cosine_over_all_its_epochs() -> None:
     assert stopping.start_from_epoch == 4  # its second half
 
 
-def test_a_converging_plan_holds_until_no_new_best_for_three_epochs_then_decays_a_third_as_long() -> None:
+def test_a_converging_plan_holds_until_no_new_best_for_three_epochs_then_decays_as_long() -> None:
     plan = Plan(100, None, None, None, converging=True)
     # the best (0.86) comes at the 5th epoch; the 6th to 8th do not beat it
     scores = [0.5, 0.7, 0.8, 0.85, 0.86, 0.86, 0.855, 0.86] + [0.9] * 20
     rates, stopping = drive(plan, scores)
-    assert (plan.hold, plan.epochs) == (8, 11)  # 8 held, then ceil(8 / 3) to decay
-    assert rates[:8] == pytest.approx([PEAK] * 8) and len(rates) == 11
-    assert PEAK > rates[8] > rates[9] > rates[10] > 0
-    assert rates[10] == pytest.approx(rate(PEAK, 10, 8, 11))
+    assert (plan.hold, plan.epochs) == (8, 16)  # 8 held, then 8 to decay
+    assert rates[:8] == pytest.approx([PEAK] * 8) and len(rates) == 16
+    assert all(PEAK > a > b > 0 for a, b in zip(rates[8:], rates[9:]))
+    assert rates[8] == pytest.approx(PEAK * 0.5 * (1 + math.cos(math.pi * 0.5 / 8)))  # the middle of its first epoch
+    assert rates[15] == pytest.approx(rate(PEAK, 15, 8, 16)) and rates[15] < 0.01 * PEAK
     assert stopping.start_from_epoch == 8  # early stopping keeps the best epoch of the decay
 
 
 def test_a_converging_plan_that_keeps_improving_decays_in_time_to_end_at_its_cap() -> None:
     plan = Plan(12, None, None, None, converging=True)
     rates, _ = drive(plan, [0.1 + 0.01 * e for e in range(30)])
-    assert (plan.hold, plan.epochs) == (9, 12) and len(rates) == 12
-    assert rates[8] == pytest.approx(PEAK) and rates[11] < 0.1 * PEAK  # the decay's last epoch, near zero
+    assert (plan.hold, plan.epochs) == (6, 12) and len(rates) == 12  # 6 held, and 6 to decay fill the cap
+    assert rates[5] == pytest.approx(PEAK) and rates[6] < PEAK and rates[11] < 0.1 * PEAK
 
 
 def test_a_resumed_run_follows_the_schedule_it_started(tmp_path: Path) -> None:
