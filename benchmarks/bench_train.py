@@ -8,17 +8,24 @@ epoch at a time, in turns, so that a slow spell of the machine hits all rows ali
 - the recipe as published (ImageDataGenerator feeding Keras), and with its augmentation as
   Keras layers and a prefetching tf.data pipeline;
 - the pipeline's default CNN as the train stage builds it (bfloat16 mixed precision where the
-  CPU computes it natively), and the levers measured for it: float32, a 16-filter first
-  conv, the previous default's layout (one conv at full resolution, two at half), a
+  CPU computes it natively), and the levers measured for it: float32, the previous default's
+  32-filter first conv, the layout before that (one conv at full resolution, two at half), a
   128-filter conv added at a quarter resolution, pooling after batch norm and ReLU
   (the usual order) instead of before, numpy arrays handed to Keras, batch 64 and 256, XLA
-  `jit_compile`, no augmentation, augmentation in the tf.data pipeline instead of the model;
+  `jit_compile`, no batch norm, no augmentation, augmentation in the tf.data pipeline
+  instead of the model;
 - the best preset's cnn_large;
 - then the train stage itself as shipped (tf.data, batch 128, validation on 10% included);
 - last, the time each takes to reach 99% validation accuracy (`--target`): the recipe with its
   published schedule, and each preset's network through the train stage as shipped.
 
-    .venv/bin/python benchmarks/bench_train.py --competition /work/data/mnist4k [--epochs 3]
+    .venv/bin/python benchmarks/bench_train.py --competition /tmp/real/mnist4k [--epochs 3]
+
+The machine's other levers are set from outside: `ONEDNN_MAX_CPU_ISA=AVX2` holds oneDNN to
+AVX2 (a laptop's kernels on a bigger CPU), `TF_ENABLE_ONEDNN_OPTS=0` trains on TensorFlow's
+Eigen kernels instead of oneDNN's, `--threads INTRA,INTER` sizes TensorFlow's thread pools,
+and `--only WORDS` keeps the rows that name one of the words (the recipe and default rows
+always run). The data come from benchmarks/real_data.py.
 
 img/s is each row's fastest epoch after one warm-up: on this shared 2-core VM an epoch now and
 then gets one core, not two, and takes twice as long whatever the model, so the fastest epoch
@@ -145,9 +152,14 @@ def main() -> None:
             cpu[name].append(time.process_time() - cpu_started)
 
     split = int(len(x) * 0.9)
-    ends = [time.perf_counter()]
+    ends, cpu_ends = [time.perf_counter()], [time.process_time()]
+
+    def epoch_ended(label: str, logs: dict[str, float]) -> None:
+        ends.append(time.perf_counter())
+        cpu_ends.append(time.process_time())
+
     train(x, y, np.arange(split), np.arange(split, len(x)), n_classes, TrainParams(epochs=args.epochs + 1),
-          on_epoch=lambda label, logs: ends.append(time.perf_counter()))
+          on_epoch=epoch_ended)
 
     recipe = next(iter(rows))
     base, base_cpu = len(x) / min(wall[recipe][1:]), len(x) / statistics.median(cpu[recipe][1:])
@@ -156,8 +168,9 @@ def main() -> None:
         rate, cpu_rate = len(x) / min(wall[name][1:]), len(x) / statistics.median(cpu[name][1:])
         print(f"{name:58s} {rate:7.0f} {rate / base:5.2f}x {cpu_rate:9.0f} {cpu_rate / base_cpu:5.2f}x")
         if name.startswith("pipeline default"):
-            stage = split / min(np.diff(ends)[1:])
-            print(f"{'  the train stage as shipped (validation on 10% included)':58s} {stage:7.0f} {stage / base:5.2f}x")
+            stage, stage_cpu = split / min(np.diff(ends)[1:]), split / statistics.median(np.diff(cpu_ends)[1:])
+            print(f"{'  the train stage as shipped (validation on 10% included)':58s} {stage:7.0f} {stage / base:5.2f}x "
+                  f"{stage_cpu:9.0f} {stage_cpu / base_cpu:5.2f}x")
     if args.target:
         time_to_accuracy(keras, x, y, n_classes, args.target)
 
