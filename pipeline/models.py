@@ -125,8 +125,8 @@ def _augmentation(keras: Any, strength: float, seed: int | None = None) -> list[
 
 # The default CNN's 3x3 convs as (filters, max-pool after): a 16- and a 32-filter conv at
 # full resolution, one 64-filter conv at half (see `_cnn`). The first conv's 16 filters halve
-# the cost of the second, the costliest layer: 2.1x the recipe's images/s on an AVX2 CPU,
-# where 32 filters gave 1.5x (docs/avx2.md).
+# the cost of the second, the costliest layer: 2.3x the recipe's images per CPU-second with
+# oneDNN held to AVX2, where 32 filters gave 1.6x (docs/avx2.md).
 CNN_BLOCKS = ((16, False), (32, True), (64, True))
 
 
