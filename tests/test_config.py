@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config, parse_duration
+from pipeline.config import PRESETS, SMALL_IMAGES, load_config, parse_duration
 from pipeline.errors import PipelineError
 
 
@@ -60,6 +60,14 @@ def test_the_best_preset_turns_tta_on_unless_told_otherwise(tmp_path: Path) -> N
 def test_the_default_epochs_and_ensemble_are_the_presets_choice(tmp_path: Path) -> None:
     train = load_config(config_file=tmp_path / "none.toml").train
     assert (train.preset, train.epochs, train.ensemble, train.refit) == ("default", 0, 0, False)
+
+
+def test_the_default_averages_two_converging_networks_on_small_image_sets_only() -> None:
+    default = PRESETS["default"]
+    assert default.members(SMALL_IMAGES - 1, converging=True) == 2
+    assert default.members(SMALL_IMAGES, converging=True) == 1
+    assert default.members(100, converging=False) == 1  # a table, or --epochs
+    assert PRESETS["best"].members(100, converging=False) == PRESETS["best"].ensemble
 
 
 @pytest.mark.parametrize(

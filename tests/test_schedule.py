@@ -94,7 +94,9 @@ def test_the_default_preset_trains_images_until_they_converge_well_below_its_cap
     runs = [train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3, TrainParams(batch_size=30),
                   on_epoch=lambda label, logs: labels.append(label)) for _ in range(2)]
     epochs = len(runs[0]["history_loss"])
-    assert epochs < 100 and labels[0] == "epoch 1/100"  # the cap, 100 on 120 rows, is never reached
-    assert labels[epochs - 1] == f"epoch {epochs}/{epochs}"  # the count shown becomes the decay's end
+    # two networks, as on every image set under SMALL_IMAGES rows
+    assert labels[0] == "net 1/2 epoch 1/100" and "net 2/2 epoch 1/100" in labels
+    assert epochs < 100  # the cap, 100 on 120 rows, is never reached
+    assert labels[epochs - 1] == f"net 1/2 epoch {epochs}/{epochs}"  # the count shown becomes the decay's end
     for key in (k for k in runs[0] if "_weight_" in k):  # the same seed, the same stop, the same weights
         np.testing.assert_array_equal(runs[0][key], runs[1][key], err_msg=key)

@@ -95,7 +95,9 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     # first: a multi-worker strategy must exist before TensorFlow runs any op
     strategy, strategy_name = distribution(params.strategy) if not boosting else (None, "one")
     params = dataclasses.replace(params, precision=models.training_precision(params.precision, arch))
-    n_members = params.ensemble or preset.ensemble
+    # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
+    converging = preset.converge and not params.epochs and base.spec is None
+    n_members = params.ensemble or preset.members(len(train_idx), converging)
     budget = parse_duration(params.time_budget)
     plan = Plan(
         epochs=params.epochs or preset.epochs(len(train_idx)),
@@ -107,8 +109,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
         tensorboard=base.tensorboard,
         task=base.task,
         spec=base.spec,
-        # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
-        converging=preset.converge and not params.epochs and base.spec is None,
+        converging=converging,
     )
     augment = models.augmentation_strength(len(train_idx)) if base.spec is None else 0.0
     fit = resumable(fit_hgb, None) if boosting else resumable(fit_keras, checkpoints)
