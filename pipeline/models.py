@@ -75,10 +75,10 @@ def build(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: floa
 
 
 def training_precision(requested: str, arch: str) -> str:
-    """`requested`, or for `auto`: bfloat16 for a CNN on a CPU that computes it natively (AMX
-    or AVX512-BF16), with no GPU visible and oneDNN not held below it (ONEDNN_MAX_CPU_ISA), where it trained the default CNN 1.2x faster for the
-    same accuracy; float32 elsewhere (emulated bfloat16 is slower) and for vectors, whose
-    standardised values bfloat16's 8-bit mantissa would blur."""
+    """`requested`, or for `auto`: bfloat16 for a CNN on a CPU where it trains faster than
+    float32 (see `_fast_bfloat16`), with no GPU visible and oneDNN not held below it
+    (ONEDNN_MAX_CPU_ISA); float32 elsewhere and for vectors, whose standardised values
+    bfloat16's 8-bit mantissa would blur."""
     if requested != "auto":
         return requested
     if not arch.startswith("cnn"):
@@ -92,7 +92,17 @@ def training_precision(requested: str, arch: str) -> str:
         cpu = Path("/proc/cpuinfo").read_text()
     except OSError:
         return "float32"
-    return "bfloat16" if re.search(r"\b(amx_bf16|avx512_bf16)\b", cpu) else "float32"
+    return "bfloat16" if _fast_bfloat16(cpu) else "float32"
+
+
+def _fast_bfloat16(cpuinfo: str) -> bool:
+    """Whether the CPU of `cpuinfo` (/proc/cpuinfo's text) trains the default CNN faster in
+    bfloat16: with AMX (the matrix units it is for), and on an AMD CPU with AVX512-BF16 (1.34x float32's images per
+    CPU-second on a 2-core EPYC). An Intel CPU with AVX512-BF16 but no AMX (a cloud VM that
+    hides it) trained 1.37x faster in float32 (docs/avx2.md)."""
+    if re.search(r"\bamx_bf16\b", cpuinfo):
+        return True
+    return "AuthenticAMD" in cpuinfo and re.search(r"\bavx512_bf16\b", cpuinfo) is not None
 
 
 def _onednn_allows_bfloat16() -> bool:

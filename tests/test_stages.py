@@ -302,6 +302,19 @@ def test_auto_precision_is_float32_when_onednn_is_held_to_avx2(monkeypatch: pyte
     assert training_precision("bfloat16", "cnn") == "bfloat16"  # asked for by name, it is the user's call
 
 
+def test_auto_precision_picks_bfloat16_only_where_it_was_measured_faster() -> None:
+    from pipeline.models import _fast_bfloat16
+
+    def cpu(vendor: str, flags: str) -> str:
+        return f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu sse2 avx2 {flags}\n"
+
+    assert _fast_bfloat16(cpu("GenuineIntel", "avx512f avx512_bf16 amx_tile amx_bf16 amx_int8"))
+    assert _fast_bfloat16(cpu("AuthenticAMD", "avx512f avx512_bf16"))
+    assert not _fast_bfloat16(cpu("GenuineIntel", "avx512f avx512_bf16 avx512_fp16"))  # AMX hidden: float32 is faster
+    assert not _fast_bfloat16(cpu("AuthenticAMD", "avx512f"))
+    assert not _fast_bfloat16(cpu("GenuineIntel", "avx512f avx512_vnni"))
+
+
 def test_augmentation_weakens_as_the_training_set_grows() -> None:
     assert augmentation_strength(500) == augmentation_strength(10_000) == 1.0
     assert augmentation_strength(20_000) == 0.5 and augmentation_strength(54_000) < 0.2

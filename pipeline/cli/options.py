@@ -107,7 +107,7 @@ class Settings:
     )] = None
     precision: Annotated[Optional[str], Option(
         metavar="PRECISION", help="auto, float32 or bfloat16: the training arithmetic [default: auto: bfloat16 "
-        "mixed precision on a CPU with native bfloat16 (AMX or AVX512-BF16), else float32]."
+        "mixed precision on a CPU where it trains faster (Intel AMX, AMD AVX512-BF16), else float32]."
     )] = None
     strategy: Annotated[Optional[str], Option(
         metavar="STRATEGY", help="auto, one, mirrored or multi-worker: tf.distribute training over one device, all "
