@@ -63,6 +63,7 @@ def main() -> None:
     from pipeline import models
     from pipeline.config import TrainParams
     from pipeline.stages.train import train
+    from pipeline.training.precision import training_precision
 
     keras = models.load_keras()
     import tensorflow as tf
@@ -75,7 +76,7 @@ def main() -> None:
     y = frame.pop("label").to_numpy()
     x = (frame.to_numpy(np.float32) / 255.0).reshape(-1, 28, 28, 1)
     n_classes = int(y.max()) + 1
-    shipped = models.training_precision("auto", "cnn")
+    shipped = training_precision("auto", "cnn")
     shuffled = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0)
 
     def batches(size: int) -> Any:

@@ -295,7 +295,7 @@ def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: s
 
 
 def test_auto_precision_is_float32_when_onednn_is_held_to_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.models import training_precision
+    from pipeline.training.precision import training_precision
 
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # no bfloat16 convolution there: TensorFlow would abort
     assert training_precision("auto", "cnn") == "float32"
@@ -303,7 +303,7 @@ def test_auto_precision_is_float32_when_onednn_is_held_to_avx2(monkeypatch: pyte
 
 
 def test_auto_precision_picks_bfloat16_only_where_it_was_measured_faster() -> None:
-    from pipeline.models import _fast_bfloat16
+    from pipeline.training.precision import _fast_bfloat16
 
     def cpu(vendor: str, flags: str) -> str:
         return f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu sse2 avx2 {flags}\n"

@@ -33,6 +33,7 @@ from pipeline.training.boosting import fit_hgb
 from pipeline.training.distribute import distribution
 from pipeline.training.keras_fit import fit_keras, resumable
 from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
+from pipeline.training.precision import training_precision
 
 BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # of the network, in the blends tried
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
@@ -94,7 +95,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     boosting = arch == "hgb"
     # first: a multi-worker strategy must exist before TensorFlow runs any op
     strategy, strategy_name = distribution(params.strategy) if not boosting else (None, "one")
-    params = dataclasses.replace(params, precision=models.training_precision(params.precision, arch))
+    params = dataclasses.replace(params, precision=training_precision(params.precision, arch))
     # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
     converging = preset.converge and not params.epochs and base.spec is None
     n_members = params.ensemble or preset.members(len(train_idx), converging)
