@@ -33,9 +33,9 @@ def training_precision(requested: str, arch: str) -> str:
 
 def _fast_bfloat16(cpuinfo: str) -> bool:
     """Whether the CPU of `cpuinfo` (/proc/cpuinfo's text) trains the default CNN faster in
-    bfloat16: with AMX (the matrix units it is for), and on an AMD CPU with AVX512-BF16 (1.34x float32's images per
-    CPU-second on a 2-core EPYC). An Intel CPU with AVX512-BF16 but no AMX (a cloud VM that
-    hides it) trained 1.37x faster in float32 (docs/avx2.md)."""
+    bfloat16: with AMX (the matrix units it is for), and on an AMD CPU with AVX512-BF16 (1.34x
+    float32's images per CPU-second on a 2-core EPYC). An Intel CPU with AVX512-BF16 but no AMX
+    (a cloud VM that hides it) trained 1.37x faster in float32 (docs/avx2.md)."""
     if re.search(r"\bamx_bf16\b", cpuinfo):
         return True
     return "AuthenticAMD" in cpuinfo and re.search(r"\bavx512_bf16\b", cpuinfo) is not None
