@@ -47,8 +47,8 @@ CODE: dict[str, tuple[str, ...]] = {
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
     "train": ("stages/train.py", "training/batchnorm.py", "training/boosting.py", "training/callbacks.py",
-              "training/distribute.py", "training/keras_fit.py", "training/plan.py", "training/schedule.py",
-              "models.py", "tabular.py", "task.py", "config.py"),  # config.py: the presets
+              "training/distribute.py", "training/keras_fit.py", "training/plan.py", "training/precision.py",
+              "training/schedule.py", "models.py", "tabular.py", "task.py", "config.py"),  # config.py: the presets
     "validate": ("stages/validate.py", "task.py"),
     "predict": ("stages/predict.py",),
 }
