@@ -245,7 +245,7 @@ def predict_proba(
     total = per_pass * len(nets) * n_views
     probs = np.zeros((len(x), int(arrays["n_classes"])), dtype=np.float32)
     for v in range(n_views):
-        view = x if v == 0 else _augmented(keras, x, strength, seed=v)
+        view = x if v == 0 else augmented(keras, x, strength, seed=v)
         for m, net in enumerate(nets):
             class Progress(keras.callbacks.Callback):
                 def on_predict_batch_end(self, batch: int, logs: Any = None,
@@ -275,7 +275,7 @@ def clip_categories(x: np.ndarray, categorical: np.ndarray | None) -> np.ndarray
     return clipped
 
 
-def _augmented(keras: Any, x: np.ndarray, strength: float, seed: int) -> np.ndarray:
+def augmented(keras: Any, x: np.ndarray, strength: float, seed: int) -> np.ndarray:
     """A copy of `x` under the augmentation the networks were trained with, seeded."""
     augment = keras.Sequential(_augmentation(keras, strength, seed))
     return np.concatenate([

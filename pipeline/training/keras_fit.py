@@ -85,7 +85,7 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     callbacks = [
         *restore,  # first: it sets the starting epoch the others then see
         # before early stopping, which keeps the best epoch's weights with their statistics
-        batchnorm.Recompute(keras, batchnorm.sample_batches(lambda rows: _rows(plan, x, fit_idx[rows]), len(fit_idx))),
+        batchnorm.Recompute(keras, batchnorm.sample_batches(_statistics_rows(keras, plan, x, fit_idx, augment), len(fit_idx))),
         ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size)),
         # after the budget has capped plan.epochs, before early stopping reads where the decay starts
         Schedule(keras, plan, params.learning_rate, plan.task.early_stopping_monitor, stopping,
@@ -111,6 +111,17 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     if stopping is not None and stopping.best_weights is not None:
         return net, kept, stopping.best_epoch + 1
     return net, kept, len(kept["loss"])
+
+
+def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
+                     augment: float) -> Callable[[np.ndarray], Any]:
+    """The rows (positions in `fit_idx`) batch norm's statistics come from: for a converging
+    image network, under one seeded draw of the training augmentation, as it trained on them;
+    for a fixed count of epochs (short runs, whose networks have not yet learnt the
+    augmentation) and for a table's columns, as they are (see pipeline.training.batchnorm)."""
+    if plan.spec is None and augment > 0 and plan.converging:
+        return lambda rows: models.augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
+    return lambda rows: _rows(plan, x, fit_idx[rows])
 
 
 def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray) -> Any:
