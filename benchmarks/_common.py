@@ -25,20 +25,25 @@ EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_
 
 
 def machine() -> str:
-    """One line naming the CPU the figures come from: its model, cores, vector extensions, and
+    """One line naming the CPU the figures come from: its model (with family and model number,
+    since a VM may call Zen 3 and Zen 4 alike "AMD EPYC"), cores, vector extensions, and
     whether oneDNN is held below them (ONEDNN_MAX_CPU_ISA)."""
     import platform
 
-    model, flags = platform.processor() or platform.machine(), set()
+    model, flags, numbers = platform.processor() or platform.machine(), set(), {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
             if key.strip() == "model name":
                 model = value.strip()
+            elif key.strip() in ("cpu family", "model"):
+                numbers.setdefault(key.strip().removeprefix("cpu "), value.strip())
             elif key.strip() in ("flags", "Features"):
                 flags = set(value.split())
     except OSError:
         pass  # not Linux: the model from platform only
+    if numbers:
+        model += " (" + ", ".join(f"{k} {v}" for k, v in numbers.items()) + ")"
     shown = " ".join(f for f in EXTENSIONS if f in flags) or "none of " + ", ".join(EXTENSIONS[:3])
     held = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return f"machine: {model}, {os.cpu_count()} cores; {shown}" + (f"; oneDNN held to {held}" if held else "")

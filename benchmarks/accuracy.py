@@ -4,8 +4,10 @@ For every competition folder given (train.csv, test.csv, optional sample_submiss
 test_labels.csv with the true labels in the submission's layout, never shown to the pipeline)
 and for each preset, it runs `pipeline run-all --preset P` and `pipeline predict` as
 subprocesses in a fresh working folder, then prints the validation accuracy, the submission's
-test accuracy, the training time and the training images/s (from the train stage's record). In
-the same run it trains the plain notebook MLP 128-128 (pandas, pixels / 255, Adam, 5 epochs,
+test accuracy, the training time and the training images/s (from the train stage's record), the
+wall-clock time of both commands and their CPU seconds. On a shared VM whose process now and then
+gets less than its cores for a while, the wall clock of one run can double; its CPU time grows
+far less, so the two ratios together tell a slow spell from a slow program. In the same run it trains the plain notebook MLP 128-128 (pandas, pixels / 255, Adam, 5 epochs,
 batch 32) on the same files and prints the same figures.
 
     .venv/bin/python benchmarks/accuracy.py --competition /work/data/fmnist \\
@@ -13,8 +15,8 @@ batch 32) on the same files and prints the same figures.
 
 `digits8` stands for scikit-learn's 8x8 digits, the demo competition (`pipeline demo`), with
 its held-out labels. `--recipe 30` also trains the Kaggle recipe (benchmarks/_common.py) for 30
-epochs on the same files, in the same run, and prints each preset's time as a multiple of
-its. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
+epochs on the same files, in the same run, and prints each preset's time (and CPU time) as a
+multiple of its. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
 keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shlex
 import subprocess
 import sys
@@ -37,7 +40,7 @@ from _common import machine, recipe_model
 
 RAW = ("train.csv", "test.csv", "sample_submission.csv")
 HEADER = (f"{'competition':14s} {'model':22s} {'val acc':>8s} {'test acc':>8s} {'train s':>8s} {'img/s':>7s} "
-          f"{'total s':>8s} {'epochs':>6s}")
+          f"{'total s':>8s} {'epochs':>6s} {'CPU s':>7s}")
 
 
 def digits8(folder: Path) -> Path:
@@ -67,6 +70,12 @@ def accuracy(submission: pd.DataFrame, truth: pd.DataFrame) -> float:
     return float((merged[f"{label_col}_true"] == merged[f"{label_col}_pred"]).mean())
 
 
+def children_cpu() -> float:
+    """CPU seconds of the finished subprocesses so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(argv: list[str], cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
@@ -92,17 +101,19 @@ def pipeline_row(competition: Path, work: Path, preset: str, extra: list[str]) -
             (raw / name).symlink_to((competition / name).resolve())
     exe = str(Path(sys.executable).with_name("pipeline"))
     options = ["--quiet", "--preset", preset, *extra]
+    cpu = children_cpu()
     total = run([exe, "run-all", *options], work)
     total += run([exe, "predict", "--out", "sub.csv", *options], work)
+    cpu = children_cpu() - cpu
     val = json.loads((work / "reports" / "metrics.json").read_text())["accuracy"]
     test = accuracy(pd.read_csv(work / "sub.csv"), pd.read_csv(competition / "test_labels.csv"))
     seconds, images, epochs = train_record(work)
-    return val, test, seconds, images / seconds, total, epochs
+    return val, test, seconds, images / seconds, total, epochs, cpu
 
 
 def mlp_row(competition: Path) -> tuple[float, ...]:
     """The notebook way: pandas, pixels / 255, a Keras MLP 128-128 for 5 epochs."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     import keras
 
     keras.utils.set_random_seed(0)
@@ -126,13 +137,13 @@ def mlp_row(competition: Path) -> tuple[float, ...]:
                                truth.columns[1]: model.predict(x_test, verbose=0).argmax(axis=1)})
     images = 5 * int(len(x) * 0.9)
     return (history["val_accuracy"][-1], accuracy(submission, truth), seconds, images / seconds,
-            time.perf_counter() - started, 5)
+            time.perf_counter() - started, 5, time.process_time() - cpu)
 
 
 def recipe_row(competition: Path, epochs: int) -> tuple[float, ...]:
     """The Kaggle recipe as published (see _common.recipe_model): ImageDataGenerator
     augmentation, batch 64, Adam 1e-3 x 0.95^epoch, 10% held out, for `epochs` epochs."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     import keras
     from keras._tf_keras.keras.preprocessing.image import ImageDataGenerator
 
@@ -155,7 +166,7 @@ def recipe_row(competition: Path, epochs: int) -> tuple[float, ...]:
     submission = pd.DataFrame({truth.columns[0]: truth.iloc[:, 0],
                                truth.columns[1]: model.predict(x_test, verbose=0).argmax(axis=1)})
     return (history["val_accuracy"][-1], accuracy(submission, truth), seconds, epochs * split / seconds,
-            time.perf_counter() - started, epochs)
+            time.perf_counter() - started, epochs, time.process_time() - cpu)
 
 
 def main() -> None:
@@ -190,15 +201,16 @@ def main() -> None:
                 recipe = recipe_row(competition, args.recipe)
                 print(f"{name:14s} {f'recipe, {args.recipe} epochs':22s} " + fmt(recipe), flush=True)
                 for label, row in rows.items():
-                    print(f"{name:14s} {label}: both commands {row[4] / recipe[4]:.2f}x the recipe's time, "
-                          f"training {row[2] / recipe[2]:.2f}x, at {row[3] / recipe[3]:.2f}x its images/s", flush=True)
+                    print(f"{name:14s} {label}: both commands {row[4] / recipe[4]:.2f}x the recipe's time "
+                          f"({row[6] / recipe[6]:.2f}x its CPU time), training {row[2] / recipe[2]:.2f}x, "
+                          f"at {row[3] / recipe[3]:.2f}x its images/s", flush=True)
             if not args.no_mlp:
                 print(f"{name:14s} {'MLP 128-128, 5 epochs':22s} " + fmt(mlp_row(competition)), flush=True)
 
 
 def fmt(row: tuple[float, ...]) -> str:
-    val, test, seconds, speed, total, epochs = row
-    return f"{val:8.4f} {test:8.4f} {seconds:8.1f} {speed:7.0f} {total:8.1f} {epochs:6d}"
+    val, test, seconds, speed, total, epochs, cpu = row
+    return f"{val:8.4f} {test:8.4f} {seconds:8.1f} {speed:7.0f} {total:8.1f} {epochs:6d} {cpu:7.0f}"
 
 
 if __name__ == "__main__":
