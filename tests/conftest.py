@@ -10,6 +10,11 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# pytest-xdist sets COLUMNS (and LINES) in its workers to the controller's terminal size, and
+# rich fixes a console's width from COLUMNS when the console is made, at import: without this
+# the CLI's tables would wrap at 80 columns there, whatever width a test gives CliRunner
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def digit_frames(
