@@ -30,7 +30,10 @@ always run). The data come from benchmarks/real_data.py.
 img/s is each row's fastest epoch after one warm-up: on this shared 2-core VM an epoch now and
 then gets one core, not two, and takes twice as long whatever the model, so the fastest epoch
 is the one that had the whole machine. img/CPU-s (the median epoch) divides by the process's
-CPU time instead, which such spells do not change. Ratios are to the recipe as published.
+CPU time instead, which such spells do not change. On a VM whose host takes cycles without the
+guest knowing (the AVX2-only EPYC of docs/avx2.md), CPU time stretches with the wall clock and
+only the fastest epoch of several (`--epochs 6`) is a fair figure. Ratios are to the recipe as
+published.
 """
 
 from __future__ import annotations
