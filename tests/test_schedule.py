@@ -23,9 +23,11 @@ from pipeline.training.schedule import Schedule, rate
 PEAK = 1e-2
 
 
-def drive(plan: Plan, scores: list[float], state: Path | None = None, first: int = 0) -> tuple[list[float], object]:
+def drive(plan: Plan, scores: list[float], state: Path | None = None, first: int = 0,
+          losses: list[float] | None = None) -> tuple[list[float], object]:
     """Run the schedule's hooks on a real (untrained) network for the given validation
-    accuracies, from epoch `first`, stopping where the plan ends; returns each epoch's rate."""
+    accuracies (and losses, if given), from epoch `first`, stopping where the plan ends;
+    returns each epoch's rate."""
     keras = load_keras()
     net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     net.compile(optimizer=keras.optimizers.Adam(PEAK), loss="mse")
@@ -40,7 +42,7 @@ def drive(plan: Plan, scores: list[float], state: Path | None = None, first: int
             break
         schedule.on_epoch_begin(epoch)
         rates.append(float(net.optimizer.learning_rate.numpy()))
-        schedule.on_epoch_end(epoch, {"val_accuracy": score})
+        schedule.on_epoch_end(epoch, {"val_accuracy": score, **({"val_loss": losses[epoch]} if losses else {})})
     return rates, stopping
 
 
@@ -63,6 +65,18 @@ def test_a_converging_plan_holds_until_no_new_best_for_three_epochs_then_decays_
     assert rates[8] == pytest.approx(PEAK * 0.5 * (1 + math.cos(math.pi * 0.5 / 8)))  # the middle of its first epoch
     assert rates[15] == pytest.approx(rate(PEAK, 15, 8, 16)) and rates[15] < 0.01 * PEAK
     assert stopping.start_from_epoch == 8  # early stopping keeps the best epoch of the decay
+
+
+def test_a_converging_plan_holds_while_the_validation_loss_still_falls() -> None:
+    plan = Plan(100, None, None, None, converging=True)
+    # accuracy stalls after the 4th epoch (coarse steps on few rows); the loss falls until the 9th
+    scores = [0.9, 0.95, 0.97, 0.98] + [0.98] * 30
+    losses = [0.4, 0.2, 0.1, 0.09, 0.095, 0.085, 0.08, 0.075, 0.07] + [0.071] * 30
+    drive(plan, scores, losses=losses)
+    assert (plan.hold, plan.epochs) == (12, 24)  # not (7, 14), as by accuracy alone
+    accuracy_alone = Plan(100, None, None, None, converging=True)
+    drive(accuracy_alone, scores)
+    assert (accuracy_alone.hold, accuracy_alone.epochs) == (7, 14)
 
 
 def test_a_converging_plan_that_keeps_improving_decays_in_time_to_end_at_its_cap() -> None:

@@ -1,9 +1,10 @@
 """The learning-rate schedule: the peak rate held for `hold` epochs, then a cosine decay to
 zero over the rest. A fixed plan (--epochs, or a preset that fixes its epochs) holds for none:
 a plain cosine over all its epochs. A converging plan holds until validation has converged
-(no new best for PATIENCE epochs in a row), then decays for as many epochs as it held, so
-that time goes where accuracy still comes from: a network that has learnt what the peak rate
-can teach it anneals at once, instead of spending a fixed count of epochs at ever lower rates.
+(no new best for PATIENCE epochs in a row by either its score or its loss), then decays for as
+many epochs as it held, so that time goes where accuracy still comes from: a network that has
+learnt what the peak rate can teach it anneals at once, instead of spending a fixed count of
+epochs at ever lower rates.
 The preset's epoch count caps the whole: a network still improving when only the decay fits
 decays then. What starts the decay is the validation score alone, never the clock, so reruns
 with the same seed stay identical. Decays of a third and a half of the hold, and a patience of
@@ -45,19 +46,21 @@ def Schedule(keras: Any, plan: Plan, peak: float, monitor: str, stopping: Any, s
     `plan.epochs` to the end of the decay. Early stopping (`stopping`) keeps the best epoch of
     the decay. With a `state` file (beside the network's backup), what it has seen survives an
     interruption, so a resumed run follows the same schedule."""
-    lower_is_better = monitor == "val_loss"
+    # The loss too: on a few hundred validation rows accuracy moves in coarse steps and can
+    # stall for three epochs while the loss still falls (4k digits: docs/avx2.md).
+    watched = (monitor,) if monitor == "val_loss" else (monitor, "val_loss")
 
     class Callback(keras.callbacks.Callback):
-        seen: list[float] = []
+        seen: dict[str, list[float]] = {}  # each watched score so far, higher is better
 
         def on_train_begin(self, logs: Any = None) -> None:
-            self.seen = []
+            self.seen = {}
             if state is not None and state.exists():
                 try:
                     kept = json.loads(state.read_text())
-                    self.seen, plan.hold, plan.epochs = kept["seen"], kept["hold"], kept["epochs"]
+                    self.seen, plan.hold, plan.epochs = dict(kept["seen"]), kept["hold"], kept["epochs"]
                 except (ValueError, KeyError, TypeError):
-                    self.seen = []
+                    self.seen = {}
             self._watch()
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -65,9 +68,10 @@ def Schedule(keras: Any, plan: Plan, peak: float, monitor: str, stopping: Any, s
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if plan.converging and plan.hold >= plan.epochs:  # still holding the peak rate
-                score = (logs or {}).get(monitor)
-                if score is not None:
-                    self.seen.append(float(-score if lower_is_better else score))
+                for name in watched:
+                    score = (logs or {}).get(name)
+                    if score is not None:
+                        self.seen.setdefault(name, []).append(float(-score if name == "val_loss" else score))
                 done = epoch + 1
                 if self._converged() or done + decay_length(done) >= plan.epochs:
                     plan.hold, plan.epochs = done, min(plan.epochs, done + decay_length(done))
@@ -78,9 +82,9 @@ def Schedule(keras: Any, plan: Plan, peak: float, monitor: str, stopping: Any, s
                 os.replace(tmp, state)
 
         def _converged(self) -> bool:
-            if len(self.seen) <= PATIENCE:
-                return False
-            return max(self.seen[-PATIENCE:]) <= max(self.seen[:-PATIENCE])
+            return bool(self.seen) and all(
+                len(scores) > PATIENCE and max(scores[-PATIENCE:]) <= max(scores[:-PATIENCE])
+                for scores in self.seen.values())
 
         def _watch(self) -> None:
             """Early stopping judges the decay (for a fixed plan, its second half) only."""
