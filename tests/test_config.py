@@ -70,6 +70,14 @@ def test_the_default_averages_two_converging_networks_on_small_image_sets_only()
     assert PRESETS["best"].members(100, converging=False) == PRESETS["best"].ensemble
 
 
+def test_a_converging_network_trains_at_most_15_epochs_on_a_42k_competition() -> None:
+    default = PRESETS["default"]
+    assert default.epochs(37_800, converging=True) == 15  # 42,000 rows less validation's tenth
+    assert default.epochs(37_800) == 21  # a table's network keeps its 800,000 images' worth
+    assert default.epochs(54_000, converging=True) == default.epochs(54_000) == 15  # Fashion-MNIST, as before
+    assert default.epochs(200_000, converging=True) == 15 and default.epochs(3_600, converging=True) == 100
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("90", 90), ("90s", 90), ("10m", 600), ("1h30m", 5400), ("1.5h", 5400), ("2 m", 120), ("", None)],

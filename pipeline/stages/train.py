@@ -101,7 +101,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     n_members = params.ensemble or preset.members(len(train_idx), converging)
     budget = parse_duration(params.time_budget)
     plan = Plan(
-        epochs=params.epochs or preset.epochs(len(train_idx)),
+        epochs=params.epochs or preset.epochs(len(train_idx), converging),
         budget=budget / (n_members * (2 if params.refit else 1)) if budget else None,
         on_epoch=base.on_epoch,
         on_batch=base.on_batch,
