@@ -74,8 +74,8 @@ class Preset:
     (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
     `image_model` when --model is auto and the data are images; `tta` unless --no-tta. With
     `converge`, an image network trains until validation converges (see
-    pipeline.training.schedule), within a cap of its own (CONVERGE_IMAGES); `small_ensemble` is then how
-    many such networks to average on fewer than SMALL_IMAGES training rows."""
+    pipeline.training.schedule), within a cap of its own (CONVERGE_IMAGES); `small_ensemble`
+    is then how many such networks to average on fewer than SMALL_IMAGES training rows."""
 
     images: int
     min_epochs: int

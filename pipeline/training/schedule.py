@@ -5,9 +5,10 @@ a plain cosine over all its epochs. A converging plan holds until validation has
 many epochs as it held, so that time goes where accuracy still comes from: a network that has
 learnt what the peak rate can teach it anneals at once, instead of spending a fixed count of
 epochs at ever lower rates.
-The preset's epoch count caps the whole: a network still improving when only the decay fits
-decays then. What starts the decay is the validation score alone, never the clock, so reruns
-with the same seed stay identical. Decays of a third and a half of the hold, and a patience of
+The plan's epoch count (pipeline.config's cap for converging networks) caps the whole: a
+network still improving when only the decay fits decays then. What starts the decay is
+validation (score and loss) alone, never the clock, so reruns with the same seed stay
+identical. Decays of a third and a half of the hold, and a patience of
 5, were measured too (docs/avx2.md).
 """
 
