@@ -16,7 +16,7 @@ docs/avx2.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 SAMPLE_ROWS = 1024  # enough for the statistics of every layer; about 2% of an epoch on 42k rows
 BATCH = 256
@@ -35,34 +35,48 @@ def sample_batches(rows: Any, n: int) -> list[Any]:
 def Recompute(keras: Any, batches: list[Any]) -> Any:
     """A callback that recomputes the statistics before each validation (so the score printed
     for an epoch is what predict would do with its weights) and at the end of training."""
+    import tensorflow as tf
 
     class Callback(keras.callbacks.Callback):
+        def set_model(self, model: Any) -> None:
+            super().set_model(model)
+            # compiled, and traced on its first call, inside _batch_statistics: half the time
+            # of the eager pass (0.23 s against 0.42 s on 1,024 digits, 2-core AVX2 EPYC)
+            self.forward = tf.function(lambda batch: model(batch, training=False))
+
         def on_test_begin(self, logs: Any = None) -> None:
-            recompute(keras, self.model, batches)
+            recompute(keras, self.model, self.forward, batches)
 
         def on_train_end(self, logs: Any = None) -> None:
-            recompute(keras, self.model, batches)
+            recompute(keras, self.model, self.forward, batches)
 
     return Callback()
 
 
-def recompute(keras: Any, net: Any, batches: list[Any]) -> None:
+def recompute(keras: Any, net: Any, forward: Callable[[Any], Any], batches: list[Any]) -> None:
     """Set the moving statistics of every BatchNormalization layer of `net` to the mean of its
-    batch statistics over `batches`, in inference mode."""
+    batch statistics over `batches`, each passed through `forward` (`net` in inference mode)."""
+    import numpy as np
+
     norms = [layer for layer in net._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms or not batches:
         return
+    sums = [[np.zeros(layer.moving_mean.shape), np.zeros(layer.moving_variance.shape)] for layer in norms]
     with _batch_statistics(norms):
-        for i, batch in enumerate(batches):
-            for layer in norms:
-                layer.momentum = i / (i + 1)  # the moving average becomes the mean over batches
-            net(batch, training=False)
+        for batch in batches:
+            forward(batch)  # with momentum 0, each layer's moving statistics become the batch's
+            for (mean, variance), layer in zip(sums, norms):
+                mean += layer.moving_mean.numpy()
+                variance += layer.moving_variance.numpy()
+    for (mean, variance), layer in zip(sums, norms):
+        layer.moving_mean.assign(mean / len(batches))
+        layer.moving_variance.assign(variance / len(batches))
 
 
 class _batch_statistics:
-    """Within: each layer of `norms` normalises by the batch's own statistics and folds them
-    into its moving averages (what it does in training), while every other layer (dropout,
-    augmentation) acts as in inference."""
+    """Within: each layer of `norms` normalises by the batch's own statistics and puts them in
+    its moving averages (momentum 0: what it does in training, without the averaging), while
+    every other layer (dropout, augmentation) acts as in inference."""
 
     def __init__(self, norms: list[Any]) -> None:
         self.saved = [(layer, layer.momentum) for layer in norms]
@@ -70,6 +84,7 @@ class _batch_statistics:
     def __enter__(self) -> None:
         for layer, _ in self.saved:
             layer.call = _training_call(layer.call)
+            layer.momentum = 0.0
 
     def __exit__(self, *exc: object) -> None:
         for layer, momentum in self.saved:
