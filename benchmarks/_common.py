@@ -49,6 +49,16 @@ def machine() -> str:
     return f"machine: {model}, {os.cpu_count()} cores; {shown}" + (f"; oneDNN held to {held}" if held else "")
 
 
+def tf_kernels() -> str:
+    """The convolution kernels TensorFlow runs in this process (once imported): oneDNN's, or
+    Eigen's, TensorFlow's own choice on a CPU without VNNI, AVX512-BF16 or AMX unless
+    TF_ENABLE_ONEDNN_OPTS=1. The pipeline sets it (pipeline.models.load_keras); a notebook
+    does not."""
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow exposes no public check
+
+    return "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
+
+
 def recipe_model(keras: Any, n_classes: int, augment: bool) -> Any:
     """The well-known Digit Recognizer notebook's network ("25 million images"): seven conv
     layers with batch norm, dropout 0.4, Adam 1e-3; with `augment`, its ImageDataGenerator

@@ -16,7 +16,9 @@ batch 32) on the same files and prints the same figures.
 `digits8` stands for scikit-learn's 8x8 digits, the demo competition (`pipeline demo`), with
 its held-out labels. `--recipe 30` also trains the Kaggle recipe (benchmarks/_common.py) for 30
 epochs on the same files, in the same run, and prints each preset's time (and CPU time) as a
-multiple of its. Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
+multiple of its. The recipe runs in this process on TensorFlow's own choice of kernels, as a
+notebook would (Eigen's on a CPU without VNNI, AVX512-BF16 or AMX; `TF_ENABLE_ONEDNN_OPTS=1`
+gives it oneDNN's, which the pipeline always uses). Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
 keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
 """
 
@@ -36,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import machine, recipe_model
+from _common import machine, recipe_model, tf_kernels
 
 RAW = ("train.csv", "test.csv", "sample_submission.csv")
 HEADER = (f"{'competition':14s} {'model':22s} {'val acc':>8s} {'test acc':>8s} {'train s':>8s} {'img/s':>7s} "
@@ -199,7 +201,8 @@ def main() -> None:
                     print(f"{name:14s} {label:22s} " + fmt(rows[label]), flush=True)
             if args.recipe:
                 recipe = recipe_row(competition, args.recipe)
-                print(f"{name:14s} {f'recipe, {args.recipe} epochs':22s} " + fmt(recipe), flush=True)
+                print(f"{name:14s} {f'recipe, {args.recipe} epochs':22s} " + fmt(recipe)
+                      + f"  ({tf_kernels()}'s kernels)", flush=True)
                 for label, row in rows.items():
                     print(f"{name:14s} {label}: both commands {row[4] / recipe[4]:.2f}x the recipe's time "
                           f"({row[6] / recipe[6]:.2f}x its CPU time), training {row[2] / recipe[2]:.2f}x, "

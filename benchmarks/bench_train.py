@@ -21,9 +21,11 @@ epoch at a time, in turns, so that a slow spell of the machine hits all rows ali
 
     .venv/bin/python benchmarks/bench_train.py --competition /tmp/real/mnist4k [--epochs 3]
 
-The machine's other levers are set from outside: `ONEDNN_MAX_CPU_ISA=AVX2` holds oneDNN to
-AVX2 (a laptop's kernels on a bigger CPU), `TF_ENABLE_ONEDNN_OPTS=0` trains on TensorFlow's
-Eigen kernels instead of oneDNN's, `--threads INTRA,INTER` sizes TensorFlow's thread pools,
+Every row runs on the kernels the pipeline chooses, oneDNN's, the recipe's too: the ratios are
+the networks' own. (A notebook on an AVX2-only CPU gets TensorFlow's slower Eigen kernels;
+benchmarks/accuracy.py times the recipe that way.) The machine's other levers are set from
+outside: `ONEDNN_MAX_CPU_ISA=AVX2` holds oneDNN to AVX2 (a laptop's kernels on a bigger CPU),
+`TF_ENABLE_ONEDNN_OPTS=0` trains every row on Eigen's kernels instead, `--threads INTRA,INTER` sizes TensorFlow's thread pools,
 and `--only WORDS` keeps the rows that name one of the words (the recipe and default rows
 always run). The data come from benchmarks/real_data.py.
 
@@ -48,7 +50,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from _common import machine, recipe_model
+from _common import machine, recipe_model, tf_kernels
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -139,7 +141,7 @@ def main() -> None:
     kept = list(rows)[:3]
     rows = {name: row for name, row in rows.items() if name in kept or not words or any(w in name for w in words)}
     print(machine() + (f"; TensorFlow threads intra,inter = {args.threads}" if args.threads else "")
-          + ("; TF_ENABLE_ONEDNN_OPTS=" + os.environ["TF_ENABLE_ONEDNN_OPTS"] if "TF_ENABLE_ONEDNN_OPTS" in os.environ else ""))
+          + f"; every row on {tf_kernels()}'s kernels")
     print(f"{len(x)} training images of {args.competition / 'train.csv'}, {args.epochs} timed epochs each "
           f"taken in turns; this CPU has {'native' if shipped == 'bfloat16' else 'no native'} bfloat16", flush=True)
     nets = {}
