@@ -87,8 +87,11 @@ class Preset:
     small_ensemble: int = 0
 
     def epochs(self, n_train: int, converging: bool = False) -> int:
-        images, least = (CONVERGE_IMAGES, CONVERGE_MIN_EPOCHS) if converging else (self.images, self.min_epochs)
-        return max(least, min(self.max_epochs, round(images / max(n_train, 1))))
+        if converging:
+            images, least, most = CONVERGE_IMAGES, CONVERGE_MIN_EPOCHS, CONVERGE_MAX_EPOCHS
+        else:
+            images, least, most = self.images, self.min_epochs, self.max_epochs
+        return max(least, min(most, round(images / max(n_train, 1))))
 
     def members(self, n_train: int, converging: bool) -> int:
         if converging and self.small_ensemble and n_train < SMALL_IMAGES:
@@ -109,6 +112,10 @@ SMALL_IMAGES = 10_000
 # need for 0.935 on test, as before (docs/avx2.md).
 CONVERGE_IMAGES = 560_000
 CONVERGE_MIN_EPOCHS = 15
+# and at most the recipe's 30 epochs: two networks on a small set then train at most twice the
+# recipe's epochs, at 2.3x to 2.6x its images/s on the same kernels, so in less than its time
+# however late they converge (one 4k-digit seed took 1.16x of it with a cap of 100; docs/avx2.md)
+CONVERGE_MAX_EPOCHS = 30
 
 
 PRESETS = {

@@ -75,7 +75,13 @@ def test_a_converging_network_trains_at_most_15_epochs_on_a_42k_competition() ->
     assert default.epochs(37_800, converging=True) == 15  # 42,000 rows less validation's tenth
     assert default.epochs(37_800) == 21  # a table's network keeps its 800,000 images' worth
     assert default.epochs(54_000, converging=True) == default.epochs(54_000) == 15  # Fashion-MNIST, as before
-    assert default.epochs(200_000, converging=True) == 15 and default.epochs(3_600, converging=True) == 100
+    assert default.epochs(200_000, converging=True) == 15
+
+
+def test_a_small_sets_converging_networks_train_at_most_the_recipes_30_epochs_each() -> None:
+    default = PRESETS["default"]
+    assert default.epochs(3_600, converging=True) == default.epochs(18_000, converging=True) == 30
+    assert default.epochs(3_600) == default.max_epochs == 100  # a table's network keeps its cap
 
 
 @pytest.mark.parametrize(
