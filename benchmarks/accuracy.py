@@ -18,8 +18,8 @@ its held-out labels. `--recipe 30` also trains the Kaggle recipe (benchmarks/_co
 epochs on the same files, in the same run, and prints each preset's time (and CPU time) as a
 multiple of its. The recipe runs in this process on TensorFlow's own choice of kernels, as a
 notebook would (Eigen's on a CPU without VNNI, AVX512-BF16 or AMX; `TF_ENABLE_ONEDNN_OPTS=1`
-gives it oneDNN's, which the pipeline always uses). Extra pipeline options go in `--pipeline-args="--refit"`; `--keep DIR`
-keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
+gives it oneDNN's, which the pipeline always uses). Extra pipeline options go in
+`--pipeline-args="--refit"`; `--keep DIR` keeps each run's working folder, where `pipeline predict --tta` then re-runs only predict.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ Every row runs on the kernels the pipeline chooses, oneDNN's, the recipe's too: 
 the networks' own. (A notebook on an AVX2-only CPU gets TensorFlow's slower Eigen kernels;
 benchmarks/accuracy.py times the recipe that way.) The machine's other levers are set from
 outside: `ONEDNN_MAX_CPU_ISA=AVX2` holds oneDNN to AVX2 (a laptop's kernels on a bigger CPU),
-`TF_ENABLE_ONEDNN_OPTS=0` trains every row on Eigen's kernels instead, `--threads INTRA,INTER` sizes TensorFlow's thread pools,
-and `--only WORDS` keeps the rows that name one of the words (the recipe and default rows
+`TF_ENABLE_ONEDNN_OPTS=0` trains every row on Eigen's kernels instead, `--threads INTRA,INTER`
+sizes TensorFlow's thread pools, and `--only WORDS` keeps the rows that name one of the words (the recipe and default rows
 always run). The data come from benchmarks/real_data.py.
 
 img/s is each row's fastest epoch after one warm-up: on this shared 2-core VM an epoch now and
