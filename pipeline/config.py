@@ -107,9 +107,9 @@ SMALL_IMAGES = 10_000
 
 # A converging network's cap, which only a set that still improves reaches: about 560,000
 # images' worth, so that a 42,000-row competition (37,800 training rows) trains at most 15
-# epochs, 11.3 minutes on the issue's 2-core AVX2 EPYC, where 800,000 images' worth (21
-# epochs) would take about 16; and at least 15 epochs, which Fashion-MNIST's 54,000 rows
-# need for 0.935 on test, as before (docs/avx2.md).
+# epochs, 5.9 minutes on the issue's 2-core AVX2 EPYC (11.3 on Eigen's kernels), so under 15
+# even when that VM runs at half speed, where 800,000 images' worth (21 epochs) would not; and
+# at least 15 epochs, which Fashion-MNIST's 54,000 rows need for 0.935 on test (docs/avx2.md).
 CONVERGE_IMAGES = 560_000
 CONVERGE_MIN_EPOCHS = 15
 # and at most the recipe's 30 epochs: two networks on a small set then train at most twice the
