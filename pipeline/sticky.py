@@ -5,7 +5,8 @@ the folder's setting until it is changed, set back to its default, or cleared wi
 They are kept in .pipeline/settings.json, never in the user's pipeline.toml, each with the
 command that set it, so `pipeline config` can say "set by `run-all --epochs 3`". An option
 given with the value the setting has without it (its default, or pipeline.toml's) drops the
-kept value instead of keeping a copy.
+kept value instead of keeping a copy. A command that stops with an error keeps nothing it
+set (the CLI writes back what it read before): a mistyped `--label-column` must not haunt every later bare command.
 """
 
 from __future__ import annotations

@@ -145,6 +145,16 @@ def test_status_options_ask_and_bad_options_are_never_kept(competition: Path) ->
     assert invoke("config", "--reset").code == 0 and not SETTINGS.exists()
 
 
+def test_a_setting_given_on_a_command_that_fails_is_not_kept(competition: Path) -> None:
+    assert invoke("config", "--seed", "5").code == 0
+    wrong = invoke("ingest", "--label-column", "Nope", "--epochs", "3")
+    assert wrong.code == 2 and "no label column 'Nope'" in wrong.stderr
+    assert "the settings this command gave are not kept" in wrong.stderr
+    assert set(json.loads(SETTINGS.read_text())) == {"split.seed", "train.seed"}  # what was kept before stays
+    bare = invoke("ingest")
+    assert bare.code == 0, bare.output
+
+
 def test_predict_checks_input_and_out_before_training(competition: Path) -> None:
     missing = invoke("predict", *FAST, "--input", "nothing.csv")
     assert missing.code == 2 and "--input nothing.csv not found" in missing.stderr

@@ -75,8 +75,10 @@ def command(name: str, *groups: type, logged: bool = False,
                                       for g in (Common, Work, Settings))
             reporter = RichReporter(quiet=common.quiet)
             runner = run = None
+            before: dict[str, Any] | None = None  # the kept settings, put back if the command fails
             try:
                 by = _command_line(name, common, settings)
+                before = sticky.read() if keeps and not kwargs.get("reset", False) else None
                 config, changes = sticky.configure(_given(common, settings), by, keep=keeps,
                                                    reset=kwargs.get("reset", False))
                 if changes:
@@ -92,6 +94,8 @@ def command(name: str, *groups: type, logged: bool = False,
                 reporter.close()
                 _finish(run, runner, f"error: {exc}")
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                if before is not None and runner is not None:
+                    _forget_settings(before)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 reporter.close()
@@ -114,6 +118,16 @@ def _finish(run: runlog.Run | None, runner: Runner | None, status: str) -> None:
         runlog.finish(run, runner, status)
     except PipelineError as exc:
         err.print(f"[yellow]warning:[/] not on record: {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
+def _forget_settings(before: dict[str, Any]) -> None:
+    """A failed command keeps none of the settings it gave (they are often the mistake)."""
+    try:
+        if sticky.read() != before:
+            sticky.write(before)
+            err.print("[dim]the settings this command gave are not kept[/]", highlight=False)
+    except PipelineError:
+        pass
 
 
 def _given(common: Common, settings: Settings) -> dict[str, Any]:
