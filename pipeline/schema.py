@@ -1,7 +1,8 @@
 """The column schema of a table: what each feature column is, and how it becomes numbers.
 
-Each column of train.csv is numeric, categorical (text values, booleans), datetime (parsed,
-then expanded to numeric parts), text (mostly unique strings, such as a passenger's name:
+Each column of train.csv is numeric, categorical (text values, booleans), datetime (parsed in
+the format pandas infers for the column once, at ingest, and kept for test.csv; then expanded
+to numeric parts), text (mostly unique strings, such as a passenger's name:
 encoded as 0/1 indicators of its most frequent words, such as "mr" or "ford") or an id
 (unique per row and named like one: dropped with a note).
 The schema is inferred from train.csv once, at ingest, stored in the cache as arrays, and
@@ -31,8 +32,10 @@ MAX_VOCABULARY = 1000  # rarer categories count as unknown
 MAX_WORDS = 20  # a text column's most frequent words, each a 0/1 feature ...
 MIN_WORD_SHARE = 0.01  # ... when it is in at least this share of the rows (and 5 of them)
 WORD = r"[^\W_]+"
-DATE = re.compile(r"\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{4})\s*")
 DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear")
+DATE_SAMPLE = 1000  # distinct values of a text column a date format is judged on
+DATE_GUESSES = 20  # of which the first this many propose formats (pandas' guess, month or day first)
+ISO = "ISO8601"  # pandas' parser for every ISO 8601 form: T or space, Z or offsets, fractions of a second
 MOSTLY_NUMBERS = 0.95  # a column this much numbers, with some text, holds typos: an error
 
 
@@ -43,14 +46,19 @@ class Schema:
     columns: tuple[str, ...]
     kinds: tuple[str, ...]
     vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    with_time: tuple[str, ...] = ()  # datetime columns whose cells carry a time of day
+    with_time: tuple[str, ...] = ()  # datetime columns whose cells carry a time of day (an hour feature)
+    with_minute: tuple[str, ...] = ()  # ... whose minutes vary too (a minute feature)
+    date_formats: dict[str, str] = field(default_factory=dict)  # each datetime column's format
+
+    def time_parts(self, column: str) -> tuple[str, ...]:
+        return (*(("hour",) if column in self.with_time else ()), *(("minute",) if column in self.with_minute else ()))
 
     @property
     def feature_names(self) -> list[str]:
         names = []
         for column, kind in zip(self.columns, self.kinds):
             if kind == DATETIME:
-                parts = (*DATE_PARTS, *(("hour",) if column in self.with_time else ()), "days")
+                parts = (*DATE_PARTS, *self.time_parts(column), "days")
                 names += [f"{column}_{part}" for part in parts]
             elif kind == TEXT:
                 names += [f"{column}_{word}" for word in self.vocabularies[column]]
@@ -60,7 +68,7 @@ class Schema:
 
     def _width(self, column: str, kind: str) -> int:
         if kind == DATETIME:
-            return len(DATE_PARTS) + 1 + (column in self.with_time)
+            return len(DATE_PARTS) + 1 + len(self.time_parts(column))
         return len(self.vocabularies[column]) if kind == TEXT else 1
 
     @property
@@ -89,6 +97,8 @@ class Schema:
             "vocabulary": np.array(vocab, dtype=str),
             "vocabulary_sizes": np.array([len(self.vocabularies.get(c, ())) for c in self.columns], dtype=np.int64),
             "with_time": np.array(self.with_time, dtype=str),
+            "with_minute": np.array(self.with_minute, dtype=str),
+            "date_formats": np.array([self.date_formats.get(c, "") for c in self.columns], dtype=str),
             "feature_names": np.array(self.feature_names, dtype=str),
             "feature_kinds": np.array(self.feature_kinds, dtype=str),
             "feature_columns": np.array(self.feature_columns, dtype=str),
@@ -102,8 +112,9 @@ class Schema:
             if size:
                 vocabularies[column] = tuple(vocab[start:start + int(size)])
             start += int(size)
+        formats = {c: str(f) for c, f in zip(columns, arrays["date_formats"]) if str(f)}
         return cls(columns, tuple(str(k) for k in arrays["column_kinds"]), vocabularies,
-                   tuple(str(c) for c in arrays["with_time"]))
+                   tuple(str(c) for c in arrays["with_time"]), tuple(str(c) for c in arrays["with_minute"]), formats)
 
 
 def is_row_number(column: object) -> bool:
@@ -121,13 +132,13 @@ def looks_like_id(column: object, values: pd.Series) -> bool:
 def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) -> Schema:
     """The schema of `columns` of `train`; ids, and free text without frequent words, are left
     out, each with a note."""
-    kept, kinds, vocabularies, with_time, ids, texts = [], [], {}, [], [], []
+    kept, kinds, vocabularies, with_time, with_minute, formats, ids, texts = [], [], {}, [], [], {}, [], []
     for column in columns:
         series = train[column]
         if looks_like_id(column, series):
             ids.append(column)
             continue
-        kind = _kind(series, column, name)
+        kind, date_format = _kind(series, column, name)
         if kind == TEXT:
             words = _frequent_words(series)
             if not words:
@@ -144,15 +155,19 @@ def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) 
             ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # stable across pandas versions
             vocabularies[column] = tuple(str(v) for v, _ in ordered[:MAX_VOCABULARY])
         elif kind == DATETIME:
-            stamps = _dates(series)
-            if (stamps.dropna() != stamps.dropna().dt.normalize()).any():
+            formats[column] = date_format
+            stamps = _dates(series, date_format).dropna()
+            if (stamps != stamps.dt.normalize()).any():
                 with_time.append(column)
+                if stamps.dt.minute.nunique() > 1:
+                    with_minute.append(column)
+            _note_non_dates(series, stamps.index, column, name, notes, date_format)
     if ids:
         notes.append(f"{name}: column {ids[0]!r}{_more(ids)} looks like row ids; not used as a feature")
     if texts:
         notes.append(f"{name}: column {texts[0]}{_more(texts)} is free text without frequent words; "
                      f"not used as a feature")
-    return Schema(tuple(kept), tuple(kinds), vocabularies, tuple(with_time))
+    return Schema(tuple(kept), tuple(kinds), vocabularies, tuple(with_time), tuple(with_minute), formats)
 
 
 def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "train.csv",
@@ -174,7 +189,10 @@ def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "tr
         elif kind == TEXT:
             parts.append(_word_indicators(series, schema.vocabularies[column]))
         else:
-            parts.append(_date_parts(_dates(series), column in schema.with_time))
+            stamps = _dates(series, schema.date_formats[column])
+            if notes is not None and name != train_name:
+                _note_non_dates(series, stamps.dropna().index, column, name, notes, schema.date_formats[column])
+            parts.append(_date_parts(stamps, schema.time_parts(column)))
     if unknown and notes is not None:
         notes.append(f"{name}: column {unknown[0]}{_more(unknown)} holds categories {train_name} never has; "
                      f"treated as unknown")
@@ -201,30 +219,60 @@ def numbers(series: pd.Series, column: str, name: str, train_name: str = "train.
     return values
 
 
-def _kind(series: pd.Series, column: str, name: str) -> str:
+def _kind(series: pd.Series, column: str, name: str) -> tuple[str, str]:
+    """The column's kind, and for a datetime column the format its cells are parsed in."""
     if pd.api.types.is_bool_dtype(series):
-        return CATEGORICAL
+        return CATEGORICAL, ""
     if pd.api.types.is_numeric_dtype(series):
-        return NUMERIC
+        return NUMERIC, ""
     filled = series.dropna()
     if filled.empty:
-        return NUMERIC  # an empty column: nothing to learn, but nothing wrong either
+        return NUMERIC, ""  # an empty column: nothing to learn, but nothing wrong either
     parsed = pd.to_numeric(filled, errors="coerce")
     share = parsed.notna().mean()
     if share == 1:
-        return NUMERIC  # quoted numbers
+        return NUMERIC, ""  # quoted numbers
     if share >= MOSTLY_NUMBERS and len(filled) >= 20:
         bad = series.notna() & pd.to_numeric(series, errors="coerce").isna()
         row = int(np.argmax(bad.to_numpy()))
         raise PipelineError(f"{name}: column {column!r}, line {row + 2} holds {series.iloc[row]!r}, not a number "
                             f"like the column's other cells; fix the cell or leave it empty")
     text = filled.astype(str)
-    if text.str.fullmatch(DATE).mean() >= MOSTLY_NUMBERS and _dates(filled).notna().mean() >= MOSTLY_NUMBERS:
-        return DATETIME
+    if date_format := _date_format(text):
+        return DATETIME, date_format
     distinct = text.nunique()
     if distinct > TEXT_LIKE_DISTINCT and distinct > TEXT_LIKE_SHARE * len(text):
-        return TEXT
-    return CATEGORICAL
+        return TEXT, ""
+    return CATEGORICAL, ""
+
+
+def _date_format(text: pd.Series) -> str:
+    """The format in which the column's cells are dates ("" when they are not): of the formats
+    pandas guesses from its first values (month or day first; ISO8601 for every ISO 8601 form),
+    the one that parses the most of its first DATE_SAMPLE distinct values, when that is at
+    least MOSTLY_NUMBERS of them. A format must name a year and a month: "2020" is a number."""
+    import warnings
+
+    from pandas.tseries.api import guess_datetime_format
+
+    values = text.str.strip().drop_duplicates().head(DATE_SAMPLE)
+    guesses: list[str] = []
+    with warnings.catch_warnings():  # pandas warns when a guess does not follow `dayfirst`
+        warnings.simplefilter("ignore")
+        for value in values.head(DATE_GUESSES):
+            for dayfirst in (False, True):
+                guess = guess_datetime_format(value, dayfirst=dayfirst)
+                if not guess or not re.search(r"%[Yy]", guess) or not re.search(r"%[mbB]", guess):
+                    continue
+                for found in ((ISO, guess) if guess.startswith("%Y-%m-%d") else (guess,)):
+                    if found not in guesses:
+                        guesses.append(found)
+    best, share = "", 0.0
+    for guess in guesses:
+        parsed = float(_dates(values, guess).notna().mean())
+        if parsed > share:
+            best, share = guess, parsed
+    return best if share >= MOSTLY_NUMBERS else ""
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -259,14 +307,26 @@ def _word_indicators(series: pd.Series, words: tuple[str, ...]) -> np.ndarray:
     ])
 
 
-def _dates(series: pd.Series) -> pd.Series:
+def _dates(series: pd.Series, date_format: str) -> pd.Series:
+    """The cells as timestamps in UTC (offsets such as Z or +02:00 applied), without a time
+    zone; NaT where a cell is empty or not a date in `date_format`."""
     text = series.astype("string").str.strip()
-    iso = text.str.match(r"\d{4}-").fillna(False).mean() >= 0.5
-    return pd.to_datetime(text, errors="coerce", format="ISO8601" if iso else "%m/%d/%Y")
+    stamps = pd.to_datetime(text, format=date_format, errors="coerce", utc=True)
+    return stamps.dt.tz_convert(None)
 
 
-def _date_parts(stamps: pd.Series, with_time: bool) -> np.ndarray:
-    parts = [getattr(stamps.dt, part) for part in DATE_PARTS] + ([stamps.dt.hour] if with_time else [])
+def _note_non_dates(series: pd.Series, parsed: pd.Index, column: str, name: str, notes: list[str],
+                    date_format: str) -> None:
+    """A note naming the filled cells that are not dates in the column's format (they count as missing)."""
+    bad = series.notna() & ~series.index.isin(parsed)
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        notes.append(f"{name}: column {column!r} has {int(bad.sum())} cells that are not dates in its format "
+                     f"({date_format}; the first at line {row + 2}: {series.iloc[row]!r}); treated as missing")
+
+
+def _date_parts(stamps: pd.Series, time_parts: tuple[str, ...]) -> np.ndarray:
+    parts = [getattr(stamps.dt, part) for part in (*DATE_PARTS, *time_parts)]
     days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
     return np.column_stack([p.to_numpy(dtype=np.float64, na_value=np.nan) for p in (*parts, days)])
 
