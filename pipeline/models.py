@@ -136,7 +136,8 @@ def _cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
     x = layers.BatchNormalization(momentum=0.9)(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(0.4)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", dtype="float32")(x)  # float32 under bfloat16 too
+    # float32 under bfloat16 too; one output is a number (a regression's, or qwk's ordered classes)
+    outputs = layers.Dense(n_classes, activation="softmax" if n_classes > 1 else None, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

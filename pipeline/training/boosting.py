@@ -1,7 +1,8 @@
 """Fitting scikit-learn's HistGradientBoostingClassifier or Regressor, with the same signature
 and return (model, history, kept "epoch") as a Keras network, so the train stage can treat it
 as one more candidate. A table's categorical columns are native categories, its missing cells
-native missing values. With validation rows, boosting stops when their loss stops falling,
+native missing values. A target learnt as a number (a regression, qwk's ordered classes) gets
+the regressor, under absolute error when MAE scores it. With validation rows, boosting stops when their loss stops falling,
 and the iteration count it reached is the "epoch" a refit on all rows trains for.
 scikit-learn is imported inside the function.
 """
@@ -29,15 +30,18 @@ def fit_hgb(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_id
 
     categorical = None if plan.spec is None or CATEGORICAL not in plan.spec["kinds"] else plan.spec["kinds"] == CATEGORICAL
     flat = clip_categories(x.reshape(len(x), -1), categorical)
-    Model = HistGradientBoostingRegressor if plan.task.regression else HistGradientBoostingClassifier
+    numbers = plan.task.learns_numbers
+    Model = HistGradientBoostingRegressor if numbers else HistGradientBoostingClassifier
     options: dict[str, Any] = dict(learning_rate=LEARNING_RATE, categorical_features=categorical, random_state=seed)
+    if plan.task.metric == "mae":
+        options["loss"] = "absolute_error"
     if val_idx is None:  # a refit: as many iterations as validation chose
         net = Model(max_iter=plan.epochs, early_stopping=False, **options).fit(flat[fit_idx], y[fit_idx])
     else:
         net = Model(max_iter=MAX_ITER, early_stopping=True, n_iter_no_change=PATIENCE, **options)
         net.fit(flat[fit_idx], y[fit_idx], X_val=flat[val_idx], y_val=y[val_idx])
     history: dict[str, list[float]] = {}
-    if val_idx is not None and not plan.task.regression:
+    if val_idx is not None and not numbers:
         history["val_accuracy"] = [float(net.score(flat[val_idx], y[val_idx]))]
     if plan.on_epoch:
         shown = {"val_accuracy": history["val_accuracy"][0]} if history else {}

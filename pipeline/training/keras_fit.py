@@ -71,11 +71,10 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
             # moving averages (so its own model).
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = True
-        regression = plan.task.regression
         net.compile(
             optimizer=keras.optimizers.Adam(params.learning_rate),
-            loss="mean_squared_error" if regression else "sparse_categorical_crossentropy",
-            metrics=[] if regression else ["accuracy"],
+            loss=plan.task.loss,
+            metrics=[] if plan.task.learns_numbers else ["accuracy"],
         )
     validation = stopping = None
     if val_idx is not None:
