@@ -114,14 +114,26 @@ def _npy_text(data: bytes) -> str:
     return data[body:].decode("utf-32-be" if header["descr"][0] == ">" else "utf-32-le").rstrip("\x00")
 
 
+# A field of one of several targets (pipeline.targets): "t0/y", "t1/y", and the names of them
+PER_TARGET = re.compile(r"t(\d+)/(.+)")
+TARGETS = "targets"
+
+
 def load(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The arrays `names` of a cache file that it holds (all but meta when empty), read now
-    so a corrupt member shows here."""
+    so a corrupt member shows here. A name also loads that field of every target, and the
+    targets' names, where a stage stored several targets."""
     import numpy as np
+
+    def wanted(member: str) -> bool:
+        if not names or member in names or member == TARGETS:
+            return member != META
+        per_target = PER_TARGET.fullmatch(member)
+        return bool(per_target and per_target.group(2) in names)
 
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in (names or npz.files) if name != META and name in npz.files}
+            return {name: npz[name] for name in npz.files if wanted(name)}
     except Exception as exc:
         raise _unreadable(path, exc) from None
 

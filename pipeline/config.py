@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.task import METRICS, TASKS
+from pipeline.task import METRICS, TASKS, known_metric
 
 CONFIG_FILE = "pipeline.toml"
 STATE_DIR = Path(".pipeline")  # what the pipeline keeps for the working folder: settings, the run log
@@ -28,11 +28,12 @@ KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "
 
 @dataclass(frozen=True)
 class IngestParams:
-    label_column: str = ""  # empty: `label`, else the one column of train.csv that test.csv lacks
+    label_column: str = ""  # empty: `label`, else the column(s) of train.csv that test.csv lacks; "a,b": two targets
     id_column: str = ""  # empty: detect `id` / `ImageId` in test.csv
     fill_missing: bool = False  # fill empty feature cells with train.csv's column medians
     task: str = "auto"  # auto | binary | multiclass | regression (auto: from the target column)
     metric: str = "auto"  # auto: from sample_submission.csv, else accuracy or RMSE/RMSLE (see task.py)
+    positive_class: str = ""  # a binary target's positive class; empty: named like 1/true/yes, else the rarer
 
 
 @dataclass(frozen=True)
@@ -307,5 +308,6 @@ def _check(config: Config) -> None:
     parse_image_shape(config.preprocess.image_shape)
     if config.ingest.task not in TASKS:
         raise PipelineError(f"--task {config.ingest.task!r} is unknown; use {', '.join(TASKS)}")
-    if config.ingest.metric not in METRICS:
-        raise PipelineError(f"--metric {config.ingest.metric!r} is unknown; use {', '.join(METRICS)}")
+    if not known_metric(config.ingest.metric):
+        raise PipelineError(f"--metric {config.ingest.metric!r} is unknown; use {', '.join(METRICS)} "
+                            f"(map@K for any K from 2)")

@@ -10,12 +10,13 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from pipeline import cache
+from pipeline import cache, targets
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.runner import SAMPLE, SCHEMA, Runner
+from pipeline.targets import FIELDS
 
-SUBMISSION_FIELDS = ("classes", "test_ids", "id_column", "label_column", "class_columns", "task", "metric", "output")
+SUBMISSION_FIELDS = ("test_ids", "id_column", *FIELDS)
 
 
 def write_submission(runner: Runner, out: Path, before_writing: Callable[[Path], None] | None = None) -> Any:
@@ -23,22 +24,20 @@ def write_submission(runner: Runner, out: Path, before_writing: Callable[[Path],
     `out` (calling `before_writing(out)` once it is checked); returns it as a DataFrame."""
     from pipeline import io
     from pipeline.submission import build_submission
-    from pipeline.task import Task
 
     check_out(runner.config, out)
     runner.run("predict")
     info = runner.outputs("ingest", SUBMISSION_FIELDS)
+    predicted = targets.views(runner.outputs("predict"))
     sample_path = io.find_raw(runner.config.raw_dir, SAMPLE, required=False)
     frame = build_submission(
-        runner.outputs("predict")["predictions"],
-        info["classes"],
+        targets.of(info),
+        [p["predictions"] for p in predicted],
         info["test_ids"],
         str(info["id_column"]),
-        str(info["label_column"]),
         io.read_csv(sample_path) if sample_path else None,
         sample_path.name if sample_path else "",
-        Task.from_arrays(info),
-        info["class_columns"],
+        [p["cuts"] for p in predicted],
     )
     if before_writing:
         before_writing(out)
@@ -56,7 +55,6 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
     from pipeline.stages.preprocess import transform
     from pipeline.submission import build_submission
-    from pipeline.task import Task
 
     check_out(runner.config, out)
     if not path.is_file():
@@ -70,9 +68,11 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     id_column = id_column_of(frame, runner.config.ingest, path.name, str(info["id_column"]))
     ids = ids_of(frame, id_column, path.name)
     runner.run("train")
-    predictions = models.predict_proba(runner.outputs("train"), x, runner.predicting, tta=runner.config.predict.tta)
-    result = build_submission(predictions, info["classes"], ids, id_column, str(info["label_column"]),
-                              task=Task.from_arrays(info), class_columns=info["class_columns"])
+    trained = targets.views(runner.outputs("train"))
+    predictions = [models.predict_proba(model, x, runner.predicting, tta=runner.config.predict.tta)
+                   for model in trained]
+    result = build_submission(targets.of(info), predictions, ids, id_column,
+                              cuts=[model["cuts"] if "cuts" in model else None for model in trained])
     io.write_csv(result, out)
     return result
 

@@ -37,22 +37,25 @@ def report_html(runner: Runner, force: bool = False) -> Path | None:
                         "code": cache.source_digest(Path(__file__).parent / "reports.py")})
     if not force and drawn_key(folder) == key:
         return None
-    from pipeline import reports  # numpy and matplotlib: only when drawing
+    from pipeline import reports, targets  # numpy and matplotlib: only when drawing
 
     trained = runner.outputs("train", ("arch", "best_epoch", *(f"history_{k}" for k in HISTORY)))
-    ingested = runner.outputs("ingest", ("y",))
+    ingested = runner.outputs("ingest", ("y", "label_column"))
     val_idx = runner.outputs("split", ("val_idx",))["val_idx"]
     x = runner.outputs("preprocess", ("x",))["x"]
-    data = reports.ReportData(
-        metrics=runner.outputs("validate"),
-        history={k: trained[f"history_{k}"] for k in HISTORY if f"history_{k}" in trained},
-        best_epoch=int(trained.get("best_epoch", 0)),
-        model=str(trained["arch"]),
-        truth=ingested["y"][val_idx],
-        images=x[val_idx] if x.ndim == 4 else None,
-    )
+    drawn = []
+    for model, metrics, target in zip(targets.views(trained), targets.views(runner.outputs("validate")),
+                                      targets.views(ingested)):
+        drawn.append((str(target["label_column"]), reports.ReportData(
+            metrics=metrics,
+            history={k: model[f"history_{k}"] for k in HISTORY if f"history_{k}" in model},
+            best_epoch=int(model.get("best_epoch", 0)),
+            model=str(model["arch"]),
+            truth=target["y"][val_idx],
+            images=x[val_idx] if x.ndim == 4 else None,
+        )))
     try:
-        return reports.write_report(data, folder, key)
+        return reports.write_report(drawn, folder, key)
     except OSError as exc:
         raise PipelineError(f"cannot write {exc.filename or folder} ({exc.strerror}); make {folder} "
                             f"writable") from None

@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.cache import atomic_write_bytes
+from pipeline.targets import TARGETS, views
 
 INDEX = "index.html"
 PLOTS = ("learning_curves.png", "confusion_matrix.png", "per_class.png", "mistakes.png", "roc.png",
          "predicted_vs_actual.png", "residuals.png", "feature_importance.png")
-FILES = (*PLOTS, "history.csv", INDEX)  # everything write_report may write, for `pipeline clean`
+FILES = (*PLOTS, "history.csv", INDEX)  # everything write_report may write, for `pipeline clean` ...
+PER_TARGET_FILE = re.compile(r"(t\d+-)?(" + "|".join(map(re.escape, FILES)) + ")")  # ... each target's, with several
 MISTAKES = 24  # the grid of most confident mistakes
 TOP_FEATURES = 20
 
@@ -32,7 +34,13 @@ SCALARS = ("accuracy", "log_loss", "auc", "rmse", "mae", "r2")  # reported when 
 
 def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
     """Validation metrics as plain JSON-able values: the competition's metric and score first,
-    then the task's others; precision and recall keyed by the original class."""
+    then the task's others; precision and recall keyed by the original class. With several
+    targets, the mean score, each target's (`targets`) and each one's whole record (`per_target`)."""
+    if TARGETS in metrics:
+        names = [str(n) for n in metrics[TARGETS]]
+        return {"metric": str(metrics["metric"]), "score": float(metrics["score"]), "n_val": int(metrics["n_val"]),
+                "targets": dict(zip(names, map(float, metrics["target_scores"]))),
+                "per_target": {name: metrics_record(view) for name, view in zip(names, views(metrics))}}
     metric = str(metrics["metric"]) if "metric" in metrics else "accuracy"
     record: dict[str, Any] = {
         "metric": metric,
@@ -40,6 +48,10 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
         "n_val": int(metrics["n_val"]),
         **{name: float(metrics[name]) for name in SCALARS if name in metrics},
     }
+    if "positive" in metrics:
+        record["positive"] = str(metrics["positive"])
+    if "cuts" in metrics:
+        record["cuts"] = [float(c) for c in metrics["cuts"]]
     if "confusion" in metrics:
         classes = [c.item() for c in metrics["classes"]]
         record.update(classes=classes, recall={str(c): float(r) for c, r in zip(classes, metrics["recall"])},
@@ -71,30 +83,49 @@ class ReportData:
     images: np.ndarray | None  # the held-out images (N, H, W, C), None for vectors
 
 
-def write_report(data: ReportData, folder: Path, key: str) -> Path:
-    """Draw every plot into `folder`, write history.csv, then index.html recording `key`."""
+def write_report(targets: list[tuple[str, ReportData]], folder: Path, key: str) -> Path:
+    """Draw every plot of each target (named only when there are several) into `folder`,
+    write history.csv, then index.html recording `key`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    classes = [str(c) for c in data.metrics["classes"]]
+    for old in folder.glob("*"):
+        if PER_TARGET_FILE.fullmatch(old.name) and old.name not in ("metrics.json", INDEX):
+            old.unlink(missing_ok=True)  # nothing left over from an earlier model
     sections: list[str] = []
+    for i, (name, data) in enumerate(targets):
+        prefix = f"t{i}-" if len(targets) > 1 else ""
+        if len(targets) > 1:
+            sections.append(f"<h2>Target {html.escape(name)}</h2>\n{_summary(data)}")
+        sections += _draw(plt, data, folder, prefix)
+    index = folder / INDEX
+    atomic_write_bytes(index, _page(targets, key, sections).encode())
+    return index
+
+
+def _draw(plt: Any, data: ReportData, folder: Path, prefix: str) -> list[str]:
+    """One target's plots and history.csv, their file names starting with `prefix`; returns
+    the page's sections for them."""
+    classes = [str(c) for c in data.metrics["classes"]]
+    positive = f" of {str(data.metrics['positive'])!r}" if "positive" in data.metrics else ""
     titles = ("Learning curves", "Confusion matrix (held-out rows)", "Precision and recall per class",
-              "Most confident mistakes", "ROC curve (held-out rows)", "Predicted against actual (held-out rows)",
-              "Residuals (held-out rows)", "Permutation feature importance per column")
+              "Most confident mistakes", f"ROC curve{positive} (held-out rows)",
+              "Predicted against actual (held-out rows)", "Residuals (held-out rows)",
+              "Permutation feature importance per column")
     figures = (_learning_curves(plt, data), _confusion(plt, data.metrics, classes),
                _per_class(plt, data.metrics, classes), _mistakes(plt, data, classes), _roc(plt, data.metrics),
                _predicted_vs_actual(plt, data.metrics), _residuals(plt, data.metrics), _importance(plt, data))
+    sections = []
     for name, title, figure in zip(PLOTS, titles, figures):
-        (folder / name).unlink(missing_ok=True)  # no plot left over from an earlier model
         if figure is None:
             continue
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         plt.close(figure)
-        atomic_write_bytes(folder / name, buffer.getvalue())
-        sections.append(f'<h2>{html.escape(title)}</h2>\n<img src="{name}" alt="{html.escape(title)}">')
+        atomic_write_bytes(folder / (prefix + name), buffer.getvalue())
+        sections.append(f'<h3>{html.escape(title)}</h3>\n<img src="{prefix}{name}" alt="{html.escape(title)}">')
         if name == "per_class.png":
             sections.append(_class_table(data.metrics, classes))
     if data.history:
@@ -102,10 +133,9 @@ def write_report(data: ReportData, folder: Path, key: str) -> Path:
 
         frame = pd.DataFrame({k: np.asarray(v) for k, v in data.history.items()})
         frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-        atomic_write_bytes(folder / "history.csv", frame.to_csv(index=False).encode())
-    index = folder / INDEX
-    atomic_write_bytes(index, _page(data, key, sections).encode())
-    return index
+        atomic_write_bytes(folder / f"{prefix}history.csv", frame.to_csv(index=False).encode())
+        sections.append(f'<p><a href="{prefix}history.csv">{prefix}history.csv</a></p>')
+    return sections
 
 
 def _learning_curves(plt: Any, data: ReportData) -> Any:
@@ -258,16 +288,26 @@ def _class_table(metrics: dict[str, np.ndarray], classes: list[str]) -> str:
             f"{rows}</table>")
 
 
-def _page(data: ReportData, key: str, sections: list[str]) -> str:
+def _summary(data: ReportData) -> str:
     record = metrics_record(data.metrics)
     others = ", ".join(f"{name.replace('_', ' ')} {record[name]:.4f}" for name in SCALARS
                        if name in record and name.replace("_", "") != record["metric"])
-    summary = (f"<p>Model <b>{html.escape(data.model)}</b>; validation {record['metric']} "
-               f"<b>{record['score']:.4f}</b>{', ' + others if others else ''}, on {record['n_val']} held-out rows"
-               + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
-                  if "loss" in data.history else ".") + "</p>")
-    files = " · ".join(f'<a href="{name}">{name}</a>' for name in ("metrics.json", "history.csv")
-                       if name == "metrics.json" or data.history)
+    of = f" of {record['positive']!r}" if "positive" in record and record["metric"] in ("auc", "f1") else ""
+    return (f"<p>Model <b>{html.escape(data.model)}</b>; validation {html.escape(record['metric'] + of)} "
+            f"<b>{record['score']:.4f}</b>{', ' + others if others else ''}, on {record['n_val']} held-out rows"
+            + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
+               if "loss" in data.history else ".") + "</p>")
+
+
+def _page(targets: list[tuple[str, ReportData]], key: str, sections: list[str]) -> str:
+    if len(targets) == 1:
+        summary = _summary(targets[0][1])
+    else:
+        scores = [(name, metrics_record(data.metrics)) for name, data in targets]
+        mean = float(np.mean([record["score"] for _, record in scores]))
+        summary = (f"<p>{len(targets)} targets, scored by the mean of their scores: <b>{mean:.4f}</b> ("
+                   + ", ".join(f"{html.escape(name)}: {html.escape(r['metric'])} {r['score']:.4f}" for name, r in scores)
+                   + ").</p>")
     body = "\n".join(sections)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><meta name="pipeline-key" content="{key}">
@@ -277,7 +317,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;te
 </head><body>
 <h1>Validation report</h1>
 {summary}
-<p>{files}</p>
+<p><a href="metrics.json">metrics.json</a></p>
 {body}
 </body></html>
 """

@@ -1,7 +1,7 @@
 """The run log: every `run-all`, `train` and `predict` appends one JSON line to
 .pipeline/runs.jsonl (when, the command, the settings that differ from the defaults, the
-data's content hash, the stage keys, the validation score, seconds, the model and the
-submission it wrote); `pipeline submit` appends what it uploaded. `pipeline runs` reads it.
+data's content hash, the stage keys, the validation score (and each target's, and a binary
+task's positive class), seconds, the model and the submission it wrote); `pipeline submit` appends what it uploaded. `pipeline runs` reads it.
 
 Each submission is also kept as submissions/run-NNN.csv, so writing --out again never loses
 an older, better one; a file at --out that no kept file holds is copied aside before it is
@@ -91,6 +91,7 @@ def finish(run: Run, runner: Runner, status: str) -> dict[str, Any]:
     if "validate" in fresh:
         metrics = runner.validation()
         record.update(metric=metrics["metric"], score=metrics["score"])
+        record.update({key: metrics[key] for key in ("positive", "targets") if key in metrics})
     record.update(run.wrote)
     append(record)
     return record

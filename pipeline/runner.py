@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import errno
 import importlib
+import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from pipeline import cache, faults
+from pipeline import cache, faults, targets
 from pipeline.config import Config
 from pipeline.errors import PipelineError
+from pipeline.targets import FIELDS, Target
 from pipeline.task import Task
 
 if TYPE_CHECKING:
@@ -27,15 +29,15 @@ if TYPE_CHECKING:
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 # stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
 # e.g. the test images out of memory while the network trains.
-TASK = ("task", "metric", "output")  # ingest's record of the task (pipeline.task)
-SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_time")  # pipeline.schema
+TARGET = ("y", *FIELDS)  # ingest's record of each target: its values, task and classes (pipeline.targets)
+SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_time", "with_minute",
+          "date_formats")  # pipeline.schema
 INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {},
     "preprocess": {"ingest": ("X", "X_test", "column_kinds")},
-    "split": {"ingest": ("y", "classes", *TASK)},
-    "train": {"ingest": ("y", "classes", *TASK, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
-    "validate": {"ingest": ("y", "classes", *TASK, "feature_columns"), "preprocess": ("x",),
-                 "split": ("val_idx",), "train": ()},
+    "split": {"ingest": TARGET},
+    "train": {"ingest": (*TARGET, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
+    "validate": {"ingest": (*TARGET, "feature_columns"), "preprocess": ("x",), "split": ("val_idx",), "train": ()},
     "predict": {"preprocess": ("x_test",), "train": ()},
 }
 DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
@@ -43,14 +45,15 @@ RAW_FILES = ("train", "test")  # read by ingest
 SAMPLE = "sample_submission"  # read by ingest too, when there is one
 # The source files whose text is part of each stage's key.
 CODE: dict[str, tuple[str, ...]] = {
-    "ingest": ("stages/ingest.py", "io.py", "schema.py", "task.py"),
+    "ingest": ("stages/ingest.py", "io.py", "schema.py", "task.py", "targets.py", "submission.py"),
     "preprocess": ("stages/preprocess.py",),
     "split": ("stages/split.py",),
     "train": ("stages/train.py", "training/batchnorm.py", "training/boosting.py", "training/callbacks.py",
               "training/distribute.py", "training/keras_fit.py", "training/plan.py", "training/precision.py",
-              "training/schedule.py", "models.py", "tabular.py", "task.py", "config.py"),  # config.py: the presets
-    "validate": ("stages/validate.py", "task.py"),
-    "predict": ("stages/predict.py",),
+              "training/schedule.py", "models.py", "tabular.py", "task.py", "targets.py",
+              "config.py"),  # config.py: the presets
+    "validate": ("stages/validate.py", "task.py", "targets.py"),
+    "predict": ("stages/predict.py", "targets.py"),
 }
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
@@ -156,13 +159,13 @@ class Runner:
         """The stages this runner computed."""
         return set(self._ran)
 
-    def task(self) -> Task | None:
-        """The task ingest decided (a pipeline.task.Task), when its cache entry is fresh; else None.
-        Reads three small members of ingest.npz: nothing heavy is imported."""
+    def targets(self) -> list[Target] | None:
+        """The targets ingest decided, each with its task (pipeline.targets), when its cache
+        entry is fresh; else None. Reads a few small members of ingest.npz."""
         if self.state("ingest").state != "fresh":
             return None
         try:
-            return Task.from_arrays(cache.load(self.path("ingest"), TASK))
+            return targets.of(cache.load(self.path("ingest"), FIELDS))
         except cache.CorruptCache:
             return None
 
@@ -274,7 +277,8 @@ class Runner:
         result = _stage("ingest")(frames[0], frames[1], self.config.ingest, paths[0].name, paths[1].name, *sample)
         for note in result["notes"]:
             self.report.warn(str(note))
-        self.report.info(Task.from_arrays(result).summary)
+        for line in summaries(targets.of(result)):
+            self.report.info(line)
         return result
 
     def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -283,38 +287,58 @@ class Runner:
         return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        ingested = inputs["ingest"]
-        return _stage("split")(ingested["y"], ingested["classes"], self.config.split, Task.from_arrays(ingested))
+        first = targets.views(inputs["ingest"])[0]  # several targets share one split, stratified by the first
+        return _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first))
+
+    def _per_target(self, ingested: dict[str, np.ndarray], *results: dict[str, np.ndarray],
+                    saying: str = "") -> Iterator[tuple[int, Target, dict[str, np.ndarray], list[dict[str, np.ndarray]]]]:
+        """Each target: its index, itself, its ingest arrays and its part of each of `results`;
+        with several, a line `saying` what is done for it first."""
+        views = targets.views(ingested)
+        parts = [targets.views(result) for result in results]
+        for i, view in enumerate(views):
+            target = Target.from_arrays(view)
+            if len(views) > 1 and saying:
+                self.report.info(f"{saying} target {i + 1}/{len(views)}, {target.name!r}: {target.task.description}")
+            yield i, target, view, [part[i] for part in parts]
 
     def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         from pipeline.schema import Schema
         started = time.perf_counter()
         checkpoints = self._checkpoints()
+        tensorboard = self._tensorboard()
         ingested = inputs["ingest"]
-        result = _stage("train")(
-            inputs["preprocess"]["x"],
-            inputs["ingest"]["y"],
-            inputs["split"]["train_idx"],
-            inputs["split"]["val_idx"],
-            len(inputs["ingest"]["classes"]),
-            self.config.train,
-            on_epoch=self._epoch,
-            on_batch=self.report.progress,
-            checkpoints=checkpoints,
-            tensorboard=self._tensorboard(),
-            task=Task.from_arrays(ingested),
-            schema=Schema.from_arrays(ingested),
-        )
-        if "candidates" in result:
-            scores = ", ".join(f"{name} {score:.4f}" for name, score in
-                               zip(result["candidates"], result["candidate_scores"]))
-            self.report.info(f"kept {result['arch']} (validation {result['metric']}: {scores})")
-        if images := int(result["images_trained"]):
+        several = targets.count(ingested) > 1
+        parts = []
+        for i, target, view, _ in self._per_target(ingested, saying="training"):
+            named = f"{target.name}: " if several else ""
+            result = _stage("train")(
+                inputs["preprocess"]["x"],
+                view["y"],
+                inputs["split"]["train_idx"],
+                inputs["split"]["val_idx"],
+                len(target.classes),
+                self.config.train,
+                on_epoch=lambda label, logs, named=named: self._epoch(named + label, logs),
+                on_batch=lambda task, *rest, named=named: self.report.progress(named + task, *rest),
+                checkpoints=checkpoints / f"t{i}" if several else checkpoints,
+                tensorboard=tensorboard / f"t{i}" if several and tensorboard else tensorboard,
+                task=target.task,
+                schema=Schema.from_arrays(ingested),
+            )
+            if "candidates" in result:
+                scores = ", ".join(f"{name} {score:.4f}" for name, score in
+                                   zip(result["candidates"], result["candidate_scores"]))
+                self.report.info(f"{named}kept {result['arch']} (validation {result['metric']}: {scores})")
+            parts.append(result)
+        result = targets.combine(parts, [str(n) for n in ingested.get("targets", [])])
+        if images := sum(int(part["images_trained"]) for part in parts):
             rate = images / (time.perf_counter() - started)
-            what = "rows" if "spec_names" in result or "candidates" in result else "images"
-            arithmetic = f" in {result['precision']}" if "precision" in result else ""
-            replicas = int(result["replicas"]) if "replicas" in result else 1
-            spread = f" on {replicas} replicas ({result['strategy']})" if replicas > 1 else ""
+            first = parts[0]
+            what = "rows" if "spec_names" in first or "candidates" in first else "images"
+            arithmetic = f" in {first['precision']}" if "precision" in first else ""
+            replicas = int(first["replicas"]) if "replicas" in first else 1
+            spread = f" on {replicas} replicas ({first['strategy']})" if replicas > 1 else ""
             self.report.info(f"trained on {images:,} {what} at {rate:,.0f} {what}/s{arithmetic}{spread}")
         return result
 
@@ -346,21 +370,35 @@ class Runner:
     def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         faults.point("validate")
         ingested = inputs["ingest"]
-        return _stage("validate")(
+        parts = [_stage("validate")(
             inputs["preprocess"]["x"],
-            ingested["y"],
+            view["y"],
             inputs["split"]["val_idx"],
-            inputs["train"],
-            ingested["classes"],
+            model,
+            target.classes,
             self.config.predict.tta,
             self.predicting,
-            Task.from_arrays(ingested),
+            target.task,
             ingested["feature_columns"],
-        )
+        ) for _, target, view, (model,) in self._per_target(ingested, inputs["train"])]
+        if len(parts) == 1:
+            return parts[0]
+        import numpy as np
+
+        metrics = sorted({str(part["metric"]) for part in parts})
+        scores = np.array([float(part["score"]) for part in parts])
+        return targets.combine(parts, [str(n) for n in ingested["targets"]], {
+            "metric": np.array(metrics[0] if len(metrics) == 1 else "mean of " + " and ".join(metrics)),
+            "score": np.array(scores.mean()),  # the mean column-wise score, as Kaggle scores several targets
+            "n_val": parts[0]["n_val"],
+            "target_scores": scores,
+        })
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return _stage("predict")(inputs["preprocess"]["x_test"], inputs["train"], self.config.predict.tta,
-                                 self.predicting)
+        predict = _stage("predict")
+        parts = [predict(inputs["preprocess"]["x_test"], model, self.config.predict.tta, self.predicting)
+                 for model in targets.views(inputs["train"])]
+        return targets.combine(parts, [str(n) for n in inputs["train"].get("targets", [])])
 
     def predicting(self, done: int, total: int) -> None:
         self.report.progress("predicting", done, total)
@@ -373,7 +411,13 @@ class Runner:
             if name == "train":
                 from pipeline import models
 
-                return str(models.export(result, self.config.models_dir))
+                if targets.TARGETS not in result:
+                    return str(models.export(result, self.config.models_dir))
+                folders = [self.config.models_dir / _folder_name(str(n)) for n in result[targets.TARGETS]]
+                paths = [models.export(view, folder) for view, folder in zip(targets.views(result), folders)]
+                for single in ("model.keras", "model.pkl"):  # a one-target model of before, not these targets'
+                    (self.config.models_dir / single).unlink(missing_ok=True)
+                return str(paths[0])
             if name == "validate":
                 from pipeline import reports
 
@@ -433,6 +477,19 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write in {folder} ({exc.strerror}); make it writable or choose "
                                 f"another --data-dir") from None
+
+
+def summaries(found: list[Target]) -> list[str]:
+    """The lines that say what ingest decided: the task, or each target's."""
+    if len(found) == 1:
+        return [found[0].task.summary]
+    return [f"{len(found)} targets, each its own task, scored by the mean of their scores:",
+            *(f"  target {t.name!r}: {t.task.description}" for t in found)]
+
+
+def _folder_name(target: str) -> str:
+    """A target's folder under models/: its name, with what a file name cannot hold as `_`."""
+    return re.sub(r"[^\w.-]", "_", target) or "target"
 
 
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:

@@ -30,7 +30,7 @@ from pipeline.errors import PipelineError
 from pipeline.cli.options import Common, Settings, Work, flag, parameters, take
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
-from pipeline.runner import STAGES, Runner
+from pipeline.runner import STAGES, Runner, summaries
 
 app = typer.Typer(
     add_completion=True,
@@ -93,9 +93,10 @@ def command(name: str, *groups: type, logged: bool = False,
             except PipelineError as exc:
                 reporter.close()
                 _finish(run, runner, f"error: {exc}")
-                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-                if before is not None and runner is not None:
-                    _forget_settings(before)
+                forgot = before is not None and runner is not None and _forget_settings(before)
+                err.print(f"[bold red]error:[/] {escape(str(exc))}"
+                          + (" [dim](the settings given here are not kept)[/]" if forgot else ""),
+                          highlight=False, soft_wrap=True)
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 reporter.close()
@@ -120,14 +121,16 @@ def _finish(run: runlog.Run | None, runner: Runner | None, status: str) -> None:
         err.print(f"[yellow]warning:[/] not on record: {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
-def _forget_settings(before: dict[str, Any]) -> None:
-    """A failed command keeps none of the settings it gave (they are often the mistake)."""
+def _forget_settings(before: dict[str, Any]) -> bool:
+    """A failed command keeps none of the settings it gave (they are often the mistake):
+    whether there were any to forget."""
     try:
         if sticky.read() != before:
             sticky.write(before)
-            err.print("[dim]the settings this command gave are not kept[/]", highlight=False)
+            return True
     except PipelineError:
         pass
+    return False
 
 
 def _given(common: Common, settings: Settings) -> dict[str, Any]:
@@ -227,10 +230,11 @@ def status(runner: Runner) -> None:
 
 
 def _print_task(runner: Runner) -> None:
-    """The task ingest decided (not known before ingest has run)."""
-    task = runner.task()
-    shown = task.summary if task else "task: decided when ingest runs (--task and --metric to choose)"
-    out.print(f"[dim]{escape(shown)}[/]", highlight=False)
+    """The task ingest decided (not known before ingest has run), or each target's."""
+    found = runner.targets()
+    shown = summaries(found) if found else ["task: decided when ingest runs (--task and --metric to choose)"]
+    for line in shown:
+        out.print(f"[dim]{escape(line)}[/]", highlight=False)
 
 
 @command("config", Settings)
@@ -253,21 +257,24 @@ def show_config(
 
 @command("clean")
 def clean(runner: Runner) -> None:
-    """Remove cached outputs (data/processed/), models/model.keras and .pkl, reports/metrics.json and
-    the report. data/raw/ is never touched."""
-    from pipeline.reports import FILES
+    """Remove cached outputs (data/processed/), models/model.keras and .pkl (each target's, in
+    models/TARGET/, with several), reports/metrics.json and the report. data/raw/ is never touched."""
+    from pipeline.reports import PER_TARGET_FILE
 
     config = runner.config
-    exported = {runner.exported(name) for name in STAGES} | {config.models_dir / f"model.{s}" for s in ("keras", "pkl")}
-    targets = [p for p in exported if p is not None and p.exists()]  # a blend exports both models
-    targets += [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
-    targets += [p for name in FILES if (p := config.reports_dir / name).exists()]
-    for path in targets:
+    models = [config.models_dir / f"{folder}model.{s}" for folder in ("", "*/") for s in ("keras", "pkl")]
+    exported = {runner.exported(name) for name in STAGES} | {p for pattern in models for p in Path().glob(str(pattern))}
+    removed = [p for p in exported if p is not None and p.exists()]  # a blend exports both models
+    removed += [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
+    removed += [p for p in config.reports_dir.glob("*") if PER_TARGET_FILE.fullmatch(p.name)]
+    for path in removed:
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    out.print(f"removed {len(targets)} cached file(s)")
+        if path.parent.parent == config.models_dir and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a target's folder, now empty
+    out.print(f"removed {len(removed)} cached file(s)")
 
 
 @command("demo")
@@ -353,11 +360,17 @@ def runs(
     for column in table.columns:
         column.no_wrap = column.header not in ("command", "settings")
     for e in shown:
+        mark = ""
         if e.get("status") != "ok":
             score = f"[red]{escape(str(e.get('status', '?')).split(':')[0])}[/]"
         elif "score" in e:
             mark = " *" if best.get(e["metric"]) == e["number"] else ""
-            score = f"{'' if one_metric else e['metric'] + ' '}{e['score']:.4f}{mark}"
+            score = f"{'' if one_metric else e['metric'] + ' '}{e['score']:.4f}"
+            if "positive" in e:  # which class the probability and the score were for
+                score += escape(f" of {e['positive']!r}")
+            if "targets" in e:
+                score += escape(" (" + ", ".join(f"{name} {value:.4f}" for name, value in e["targets"].items()) + ")")
+            score += mark
         else:
             score = ""
         submission = e.get("submission", {})
@@ -367,7 +380,7 @@ def runs(
                       *([e.get("data", "")[:8]] if several_data else []), score, f"{e['seconds']:.0f}",
                       Path(submission.get("kept", "")).name,
                       *([public.get(sha, "submitted" if sha in uploaded else "")] if submits else []),
-                      style="bold" if score.endswith("*") else None)
+                      style="bold" if mark else None)
     out.print(table)
 
 
@@ -398,6 +411,8 @@ def _print_metrics(runner: Runner) -> None:
     for name, value in record.items():  # the task's other scalars, in metrics.json's order
         if isinstance(value, float) and name != "score" and name.replace("_", "") != record["metric"]:
             summary.add_row(name.replace("_", " "), f"{value:.4f}")
+    for name, value in record.get("targets", {}).items():
+        summary.add_row(f"target {name}: {record['per_target'][name]['metric']}", f"{value:.4f}")
     out.print(summary)
     classes = [str(c) for c in record.get("classes", [])]
     if classes and len(classes) <= 30:

@@ -52,7 +52,9 @@ class Settings:
     the default). What one sets stays the folder's setting (pipeline.sticky)."""
 
     label_column: Annotated[Optional[str], Option(
-        metavar="NAME", help="Label column of train.csv [default: label, else the one column test.csv lacks]."
+        metavar="NAME[,NAME]", help="Label column of train.csv, or several targets separated by commas [default: "
+        "label, else the one column test.csv lacks, else the columns test.csv lacks that sample_submission.csv "
+        "names]."
     )] = None
     id_column: Annotated[Optional[str], Option(
         metavar="NAME", help="Id column of test.csv [default: detect id / ImageId]."
@@ -66,9 +68,15 @@ class Settings:
         "whole-number values are classes, other numbers a regression]."
     )] = None
     metric: Annotated[Optional[str], Option(
-        metavar="METRIC", help="accuracy, balanced_accuracy, f1, auc, logloss, rmse, rmsle, mae or r2: what "
-        "validation reports and the model is chosen by [default: auto: from sample_submission.csv (0.5: auc; "
-        "a column per class: logloss), else accuracy, or rmse (rmsle for a positive, skewed target)]."
+        metavar="METRIC", help="accuracy, balanced_accuracy, f1 (binary: at the threshold best on validation), "
+        "qwk (quadratic weighted kappa of ordered classes), auc, logloss, map@3 (the 3 likeliest labels, any K), "
+        "rmse, rmsle, mae or r2: what validation reports and the model is chosen by [default: auto: from "
+        "sample_submission.csv (0.5: auc; a column per class: logloss; 'a b c': map@3), else accuracy, or rmse "
+        "(rmsle for a positive, skewed target)]."
+    )] = None
+    positive_class: Annotated[Optional[str], Option(
+        metavar="VALUE", help="A binary target's positive class: the one whose probability the submission holds "
+        "and F1 and AUC score [default: the class named 1, true or yes, else the rarer one, with a warning]."
     )] = None
     image_shape: Annotated[Optional[str], Option(
         metavar="HxW[xC]", help="Image shape such as 28x28 or 32x32x3 [default: square feature counts]."

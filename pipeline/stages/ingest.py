@@ -1,10 +1,11 @@
-"""Ingest: the competition's tables -> the task, the column schema, feature arrays, the
-target, test ids and the submission's layout.
+"""Ingest: the competition's tables -> the targets and their tasks, the column schema,
+feature arrays, test ids and the submission's layout.
 
-The task (binary, multiclass or regression, with the competition's metric) and the schema
-(see pipeline.schema) are decided here, once, and stored with the arrays for every later
-stage to ask. sample_submission.csv, when there is one, is checked against test.csv here,
-before any training, and tells what the submission must hold.
+Each target's task (binary, multiclass or regression; the competition's metric; a binary
+task's positive class; what the submission holds) and the schema (see pipeline.schema) are
+decided here, once, and stored with the arrays for every later stage to ask. Several targets
+are stored as pipeline.targets says. sample_submission.csv, when there is one, is checked
+against test.csv here, before any training, and tells what the submission must hold.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pipeline import schema as schemas
 from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
 from pipeline.submission import check_sample_ids
-from pipeline.task import Task, choose_metric, choose_output, target_kind
+from pipeline.targets import Target, combine
+from pipeline.task import Task, choose_metric, choose_output, positive_class, target_kind
 
 PIXEL = re.compile(r"pixel_?\d+", re.IGNORECASE)
 TEST_ID_NAMES = ("id", "imageid")
@@ -37,17 +39,21 @@ def ingest(
     """Validate the tables and turn them into arrays.
 
     Returns X/X_test (uint8 when every value is an integer in 0..255, else float32 with NaN
-    for missing cells), y (class codes into `classes`, or the regression target), the task,
-    the schema, test_ids, the column names a submission needs and `notes` to show the user.
+    for missing cells), the schema, test_ids, `notes` to show the user and, for each target
+    (see pipeline.targets), y (class codes into `classes`, the positive class of a binary task
+    last; or the regression target) with its task and the column names a submission needs.
     """
     notes: list[str] = []
-    label = _label_column(train, test, params, train_name, test_name)
-    train = _rows_with_a_target(train, label, train_name, notes)
+    labels, train_only = _label_columns(train, test, params, train_name, test_name, sample)
+    train = _rows_with_a_target(train, labels, train_name, notes)
     sample_ids = str(sample.columns[0]) if sample is not None and sample.shape[1] else ""
     id_column = id_column_of(test, params, test_name, sample_ids)
-    candidates = [str(c) for c in train.columns if c not in (label, id_column)]
+    candidates = [str(c) for c in train.columns if c not in (*labels, *train_only, id_column)]
     if id_column in train.columns:
         notes.append(f"{train_name}: column {id_column!r} is the id column of {test_name}; not used as a feature")
+    if train_only:
+        notes.append(f"{train_name}: column {train_only[0]!r}{_more(train_only)} is not in {test_name} nor "
+                     f"{sample_name}; not used")
     pixels = bool(candidates) and all(PIXEL.fullmatch(c) for c in candidates)
     if pixels:  # images: every column a number, no schema to infer
         schema = schemas.Schema(tuple(candidates), (schemas.NUMERIC,) * len(candidates))
@@ -56,10 +62,25 @@ def ingest(
         schema = schemas.infer(train, candidates, train_name, notes)
         dropped = [c for c in candidates if c not in schema.columns]
     if not schema.columns:
-        raise PipelineError(f"{train_name}: no feature columns besides {label!r}; add the features")
+        raise PipelineError(f"{train_name}: no feature columns besides {', '.join(map(repr, labels))}; "
+                            f"add the features")
     extra = [str(c) for c in test.columns if c not in (*schema.columns, id_column, *dropped)]
     if extra:
         notes.append(f"{test_name}: column {extra[0]!r}{_more(extra)} is not in {train_name}; ignored")
+
+    test_ids = ids_of(test, id_column, test_name)
+    if sample is not None:
+        check_sample_ids(sample, sample_name, test_ids, test_name)
+        if len(labels) > 1 and sorted(map(str, sample.columns[1:])) != sorted(labels):
+            raise PipelineError(f"{sample_name} has the columns {', '.join(map(repr, map(str, sample.columns[1:])))}, "
+                                f"but the targets are {', '.join(map(repr, labels))}; name the sample's columns with "
+                                f"--label-column, or delete the sample")
+    targets = [_target(train[label], label, params, train_name, _sample_of(sample, label, len(labels)),
+                       sample_name, notes) for label in labels]
+    if params.positive_class and not any(t.task.kind == "binary" for t, _ in targets):
+        kinds = ", ".join(f"{t.name!r} is {t.task.kind}" for t, _ in targets)
+        raise PipelineError(f"--positive-class {params.positive_class} is for a binary target, and {kinds}; "
+                            f"drop it with --positive-class ''")
 
     x = features_of(train, schema, train_name, None, notes, train_name, params.fill_missing)
     # Train's column medians fill empty cells with --fill-missing (all-empty columns get 0).
@@ -67,30 +88,17 @@ def ingest(
     if fill is not None:
         x = _filled(x, fill, train_name, notes)
     x_test = features_of(test, schema, test_name, fill, notes, train_name, params.fill_missing)
-
-    task, y, classes = _target(train[label], params, train_name, label, _asks_for_numbers(sample))
-    test_ids = ids_of(test, id_column, test_name)
-    sample_output, class_columns = _sample_layout(sample, sample_name, test_ids, test_name, task, classes, label)
-    metric = choose_metric(task, params.metric, sample_output, y)
-    chosen = Task(task, metric, choose_output(task, metric, sample_output))
-    if metric == "rmsle" and params.metric == "auto":
-        notes.append(f"{train_name}: {label!r} is positive and skewed, as prices are: scored by RMSLE and "
-                     f"learned as its logarithm (--metric rmse to change)")
     dtype = np.uint8 if not schema.tabular and _fits_uint8(x) and _fits_uint8(x_test) else np.float32
-    return {
+    shared = {
         "X": x.astype(dtype, copy=False),
-        "y": y,
-        "classes": classes,
         "X_test": x_test.astype(dtype, copy=False),
         "test_ids": test_ids,
         "id_column": np.array(id_column),
-        "label_column": np.array(label),
-        "class_columns": np.array(class_columns, dtype=str),
         "notes": np.array(notes, dtype=str),
         "fill": np.zeros(0) if fill is None else fill,
-        **chosen.to_arrays(),
         **schema.to_arrays(),
     }
+    return combine([{**target.to_arrays(), "y": y} for target, y in targets], labels, shared)
 
 
 def features_of(frame: pd.DataFrame, schema: schemas.Schema, name: str, fill: np.ndarray | None = None,
@@ -132,40 +140,53 @@ def _filled(values: np.ndarray, fill: np.ndarray, name: str, notes: list[str] | 
     return np.where(holes, fill, values)
 
 
-def _label_column(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams,
-                  train_name: str, test_name: str) -> str:
-    """--label-column, else `label`, else the one column of train that test lacks."""
+def _label_columns(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams, train_name: str,
+                   test_name: str, sample: pd.DataFrame | None) -> tuple[list[str], list[str]]:
+    """The targets: --label-column (names separated by commas), else `label`, else the one
+    column of train that test lacks, else the columns of train that test lacks which the
+    sample names (several targets). Also the other columns only train has, which the sample
+    does not ask for: they are neither targets nor features."""
     names = [str(c) for c in train.columns]
-    if params.label_column:
-        if params.label_column not in names:
-            close = difflib.get_close_matches(params.label_column, names, n=1, cutoff=0.5)
-            hint = f"did you mean --label-column {close[0]}?" if close else "pass --label-column NAME"
-            raise PipelineError(f"{train_name}: no label column {params.label_column!r}; {hint}")
-        return params.label_column
-    if "label" in names:
-        return "label"
     only_train = [c for c in names if c not in test.columns and not schemas.is_row_number(c)]
+    asked = [str(c) for c in sample.columns[1:]] if sample is not None else []
+    if params.label_column:
+        wanted = [name.strip() for name in params.label_column.split(",") if name.strip()]
+        for name in wanted:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+                hint = f"did you mean --label-column {close[0]}?" if close else "pass --label-column NAME"
+                raise PipelineError(f"{train_name}: no label column {name!r}; {hint}")
+            if name in test.columns:
+                raise PipelineError(f"{test_name} has the column {name!r} too, so it is not a target (a target is "
+                                    f"what {test_name} lacks); --label-column names a column only {train_name} has")
+        unasked = [c for c in only_train if c not in wanted] if sorted(asked) == sorted(wanted) else []
+        return wanted, unasked
+    if "label" in names:
+        return ["label"], []
     if len(only_train) == 1:
-        return only_train[0]
+        return only_train, []
+    if asked and all(c in only_train for c in asked):
+        return asked, [c for c in only_train if c not in asked]
     if not only_train:
         raise PipelineError(f"{train_name}: no label column found (no 'label', and {test_name} has every "
                             f"column of {train_name}); pass --label-column NAME")
     raise PipelineError(f"{train_name}: no label column found; {len(only_train)} columns are missing from "
                         f"{test_name} ({', '.join(map(repr, only_train[:5]))}); pass --label-column with "
-                        f"the one to predict")
+                        f"the one to predict (or several, separated by commas)")
 
 
-def _rows_with_a_target(train: pd.DataFrame, label: str, name: str, notes: list[str]) -> pd.DataFrame:
+def _rows_with_a_target(train: pd.DataFrame, labels: list[str], name: str, notes: list[str]) -> pd.DataFrame:
     """Rows whose target is empty teach nothing: they are dropped, with a note (an error when
     every row is)."""
-    empty = train[label].isna().to_numpy()
+    empty = train[labels].isna().any(axis=1).to_numpy()
     if not empty.any():
         return train
+    label = " or ".join(map(repr, labels))
     if empty.all():
-        raise PipelineError(f"{name}: column {label!r} is empty in every row; fill the target, or pass "
+        raise PipelineError(f"{name}: column {label} is empty in every row; fill the target, or pass "
                             f"--label-column with the column to predict")
     row = int(np.argmax(empty))
-    notes.append(f"{name}: {int(empty.sum())} rows have no {label!r} (the first at line {row + 2}); "
+    notes.append(f"{name}: {int(empty.sum())} rows have no {label} (the first at line {row + 2}); "
                  f"left out of training")
     return train.loc[~empty].reset_index(drop=True)
 
@@ -200,6 +221,14 @@ def ids_of(test: pd.DataFrame, id_column: str, test_name: str) -> np.ndarray:
     return ids.astype(str) if ids.dtype.kind not in "iuf" else ids  # cache files never hold pickled objects
 
 
+def _sample_of(sample: pd.DataFrame | None, label: str, n_targets: int) -> pd.DataFrame | None:
+    """The part of the sample that answers for `label`: all of it for one target, else the
+    ids and its column."""
+    if sample is None or n_targets == 1:
+        return sample
+    return sample[[sample.columns[0], label]]
+
+
 def _asks_for_numbers(sample: pd.DataFrame | None) -> bool:
     """Whether the sample's one value column holds a fraction above 1 (such as 5.87, a mean):
     a number to predict, not a class or a probability."""
@@ -209,7 +238,45 @@ def _asks_for_numbers(sample: pd.DataFrame | None) -> bool:
     return bool(((values % 1 != 0) & (values.abs() > 1)).any())
 
 
-def _target(labels: pd.Series, params: IngestParams, name: str, column: str,
+def _target(labels: pd.Series, column: str, params: IngestParams, name: str, sample: pd.DataFrame | None,
+            sample_name: str, notes: list[str]) -> tuple[Target, np.ndarray]:
+    """The target `column`: its task and classes, and y (class codes, the positive class of a
+    binary task being 1; or float64 values)."""
+    kind, y, classes = _values(labels, params, name, column, _asks_for_numbers(sample))
+    output, class_columns, k = _sample_layout(sample, sample_name, kind, classes, column)
+    positive, guessed = "", ""
+    if kind == "binary":
+        index, guessed = positive_class(classes, np.bincount(y, minlength=2), params.positive_class, column, name)
+        if index == 0:
+            y, classes = 1 - y, classes[::-1].copy()
+        positive = str(classes[1])
+    metric = choose_metric(kind, params.metric, output, y, k)
+    task = Task(kind, metric, choose_output(kind, metric, output, k), positive)
+    if guessed and (task.output == "probability" or metric in ("auc", "f1")):
+        notes.append(guessed)
+    if metric == "rmsle" and params.metric == "auto":
+        notes.append(f"{name}: {column!r} is positive and skewed, as prices are: scored by RMSLE and "
+                     f"learned as its logarithm (--metric rmse to change)")
+    if metric == "qwk" and classes.dtype.kind not in "iu":
+        raise PipelineError(f"--metric qwk scores ordered whole-number classes, and {column!r} holds text "
+                            f"({', '.join(map(repr, map(str, classes[:3])))}); use another --metric")
+    if task.output == "ranked":
+        _check_ranked(classes, task.k, column, name)
+    return Target(column, task, classes, tuple(class_columns)), y
+
+
+def _check_ranked(classes: np.ndarray, k: int, column: str, name: str) -> None:
+    """K labels per row, space-separated: K distinct classes, none with a space in its name."""
+    if len(classes) < k:
+        raise PipelineError(f"MAP@{k} asks for {k} labels per row, but {column!r} has {len(classes)} classes in "
+                            f"{name}; use --metric map@{len(classes)} or less")
+    spaced = [str(c) for c in classes if len(str(c).split()) != 1]
+    if spaced:
+        raise PipelineError(f"{name}: class {spaced[0]!r} of {column!r} holds a space, so {k} space-separated "
+                            f"labels per row cannot name it; rename the class")
+
+
+def _values(labels: pd.Series, params: IngestParams, name: str, column: str,
             numbers_asked: bool = False) -> tuple[str, np.ndarray, np.ndarray]:
     """The task's kind, y (class codes, or float64 values) and the classes (empty for a
     regression). Whole numbers are classes unless there are many, or the sample asks for
@@ -235,17 +302,17 @@ def _target(labels: pd.Series, params: IngestParams, name: str, column: str,
     return kind, codes.astype(np.int64), classes
 
 
-def _sample_layout(sample: pd.DataFrame | None, name: str, test_ids: np.ndarray, test_name: str, kind: str,
-                   classes: np.ndarray, label: str) -> tuple[str, list[str]]:
-    """What sample_submission.csv asks for ("" without one): "label", "probability" (a column
-    of fractions such as 0.5, for a binary task), "probabilities" (one column per class, whose
-    names are returned in the sample's order) or "number"; checked against test.csv first."""
+def _sample_layout(sample: pd.DataFrame | None, name: str, kind: str, classes: np.ndarray,
+                   label: str) -> tuple[str, list[str], int]:
+    """What sample_submission.csv asks for ("" without one): "label", "ranked" (K labels per
+    cell, K returned last), "probability" (a column of fractions such as 0.5, for a binary
+    task), "probabilities" (one column per class, whose names are returned in the sample's
+    order) or "number"."""
     if sample is None:
-        return "", []
-    check_sample_ids(sample, name, test_ids, test_name)
+        return "", [], 1
     values = sample.columns[1:]
     if kind == "regression":
-        return "number", []
+        return "number", [], 1
     if len(values) >= 2:
         wanted = {_class_key(c, label): str(c) for c in classes}
         found = [_class_key(v, label) for v in values]
@@ -255,13 +322,29 @@ def _sample_layout(sample: pd.DataFrame | None, name: str, test_ids: np.ndarray,
                 f"{name}: columns {', '.join(map(repr, [str(v) for v in values][:5]))} do not name the classes of "
                 f"{label!r} ({', '.join(map(str, classes[:5]))}); use the competition's own sample, or delete it")
         order = {_class_key(c, label): i for i, c in enumerate(classes)}
-        return "probabilities", [str(classes[order[key]]) for key in found]
+        return "probabilities", [str(classes[order[key]]) for key in found], 1
     column = sample[values[0]]
     if kind == "binary" and pd.api.types.is_float_dtype(column):
         filled = column.dropna()
         if len(filled) and ((filled > 0) & (filled < 1)).any() and ((filled >= 0) & (filled <= 1)).all():
-            return "probability", []
-    return "label", []
+            return "probability", [], 1
+    k = _labels_per_cell(column, classes, name)
+    return ("ranked", [], k) if k > 1 else ("label", [], 1)
+
+
+def _labels_per_cell(column: pd.Series, classes: np.ndarray, name: str) -> int:
+    """How many space-separated labels each cell of the sample holds (a class whose name holds
+    a space counts as one); one count for every cell, or an error naming two cells that differ."""
+    cells = column.dropna().astype(str).str.strip()
+    if cells.empty:
+        return 1
+    counts = cells.str.split().str.len().where(~cells.isin({str(c) for c in classes}), 1)
+    if counts.nunique() == 1:
+        return int(counts.iloc[0])
+    first, other = counts.index[0], counts.index[int(np.argmax((counts != counts.iloc[0]).to_numpy()))]
+    raise PipelineError(f"{name}: column {column.name!r} holds {counts[first]} label(s) at line {first + 2} "
+                        f"({cells[first]!r}) but {counts[other]} at line {other + 2} ({cells[other]!r}); every cell "
+                        f"holds one label, or K labels for MAP@K: use the competition's own sample, or delete it")
 
 
 def _class_key(name: object, label: str) -> str:

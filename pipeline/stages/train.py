@@ -5,6 +5,8 @@ scikit-learn's HistGradientBoosting, and the train stage keeps whichever scores 
 metric best on validation: either alone, or a weighted average of the two when that scores
 better still.
 Boosting is always refit on train + val for the iterations validation chose (seconds).
+Metrics whose labels need cut points (binary F1's threshold, qwk's cuts; pipeline.task) get
+them fitted to the kept model on validation, stored with it as `cuts`.
 Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
 preset) fixes; under the default preset an image network instead holds its peak rate until
 validation converges and then decays (pipeline.training.schedule), the preset's epochs (or
@@ -69,17 +71,22 @@ def train(
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     arch = models.resolve(params.model, x.shape[1:], PRESETS[params.preset].image_model)
     spec = None
-    if task.regression:
+    truth = y[val_idx]  # class codes, or the target in its own units
+    if task.learns_numbers:
         y = task.encode_target(y).astype(np.float32)
         n_classes = 1
     if x.ndim == 2 or arch in (models.TABLE_NET, "hgb"):  # a table, or images taken as one
         flat = x.reshape(len(x), -1)
         names, kinds, vocabularies = _columns(schema, flat.shape[1])
-        spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.regression else None)
+        spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None)
     plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
     if arch != "tabular":
-        return _fit(arch, x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
-    return _best_tabular(x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
+        result = _fit(arch, x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
+    else:
+        result = _best_tabular(x, y, truth, train_idx, val_idx, n_classes, params, plan, checkpoints)
+    if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on validation
+        result["cuts"] = task.fit_cuts(truth, models.predict_proba(result, x[val_idx], final=False))
+    return result
 
 
 def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[str], dict[str, tuple[str, ...]]]:
@@ -143,18 +150,17 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     }
 
 
-def _best_tabular(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, n_classes: int,
-                  params: TrainParams, plan: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
+def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+                  n_classes: int, params: TrainParams, plan: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
     """A table: fit the network and gradient boosting on the same split, then keep the one
-    that scores the task's metric best on validation, or their best-weighted blend when it
-    beats both (the network on a tie, then boosting)."""
+    that scores the task's metric best on validation (`truth`), or their best-weighted blend
+    when it beats both (the network on a tie, then boosting)."""
     task = plan.task
     results, predictions = {}, {}
     for arch in (models.TABLE_NET, "hgb"):
         results[arch] = _fit(arch, x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
                              plan, checkpoints)
         predictions[arch] = models.predict_proba(results[arch], x[val_idx], final=False)
-    truth = task.decode_target(y[val_idx]) if task.regression else y[val_idx]
 
     def score(p: np.ndarray) -> float:
         return task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)

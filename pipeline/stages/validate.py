@@ -1,7 +1,8 @@
 """Validate: the trained model (before any refit) on the held-out rows -> the competition's
 metric, and what shows the task best: for classes accuracy, log loss, per-class precision and
-recall, the confusion matrix (and the ROC curve of a binary task); for a regression RMSE, MAE,
-R² and the predictions (for the residual plots). For tables, also permutation importance per
+recall and the confusion matrix of the labels as the submission decides them (at the model's
+cut points; the first of a ranking), and the ROC curve of a binary task's positive class; for
+a regression RMSE, MAE, R² and the predictions (for the residual plots). For tables, also permutation importance per
 original column (a date's parts move together)."""
 
 from __future__ import annotations
@@ -34,43 +35,57 @@ def validate(
     `feature_columns` names the original column of each feature (for the importance)."""
     task = task or Task("multiclass", "accuracy", "label")
     truth = y[val_idx]
+    cuts = model["cuts"] if "cuts" in model else None
     raw = models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
     predicted = _in_target_units(task, raw)
     result = {
         "metric": np.array(task.metric),
-        "score": np.array(task.score(truth, predicted)),
+        "score": np.array(task.score(truth, predicted, cuts)),
         "classes": classes,
         "n_val": np.array(len(val_idx)),
-        **(_regression(truth, predicted) if task.regression else _classification(truth, predicted, task)),
+        **(_regression(truth, predicted) if task.regression else
+           _classification(truth, predicted, task, len(classes), cuts)),
     }
+    if task.positive:
+        result["positive"] = np.array(task.positive)
+    if cuts is not None:
+        result["cuts"] = cuts
     if "candidates" in model:  # a table's models, each scored on these rows by train
         result.update(candidates=model["candidates"], candidate_scores=model["candidate_scores"])
     if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
-        names, mean, std = _importance(model, x[val_idx], truth, task, feature_columns)
+        names, mean, std = _importance(model, x[val_idx], truth, task, feature_columns, cuts)
         result.update(importance_columns=names, importance_mean=mean, importance_std=std)
     return result
 
 
 def _in_target_units(task: Task, raw: np.ndarray) -> np.ndarray:
-    """Class probabilities as they are; a regression's predictions in the target's own units."""
+    """Class probabilities (or qwk's numbers) as they are; a regression's predictions in the
+    target's own units."""
     return task.decode_target(raw[:, 0].astype(np.float64)) if task.regression else raw
 
 
-def _classification(truth: np.ndarray, probs: np.ndarray, task: Task) -> dict[str, np.ndarray]:
-    labels = np.arange(probs.shape[1])
-    predicted = probs.argmax(axis=1)
+def _classification(truth: np.ndarray, predicted: np.ndarray, task: Task, n_classes: int,
+                    cuts: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The labels as the submission decides them (the best of a ranking), scored per class;
+    for probabilities also their log loss, and a binary task's ROC curve of its positive class."""
+    labels = np.arange(n_classes)
+    chosen = task.decide(predicted, cuts)
+    chosen = chosen[:, 0] if chosen.ndim == 2 else chosen
     result = {
-        "accuracy": np.array(sk.accuracy_score(truth, predicted)),
-        "log_loss": np.array(Task("multiclass", "logloss", "").score(truth, probs)),
-        "precision": sk.precision_score(truth, predicted, labels=labels, average=None, zero_division=0),
-        "recall": sk.recall_score(truth, predicted, labels=labels, average=None, zero_division=0),
-        "confusion": sk.confusion_matrix(truth, predicted, labels=labels),
-        "probs": probs.astype(np.float32),
+        "accuracy": np.array(sk.accuracy_score(truth, chosen)),
+        "precision": sk.precision_score(truth, chosen, labels=labels, average=None, zero_division=0),
+        "recall": sk.recall_score(truth, chosen, labels=labels, average=None, zero_division=0),
+        "confusion": sk.confusion_matrix(truth, chosen, labels=labels),
     }
+    if task.learns_numbers:  # qwk: no probabilities, the decided class is certain
+        result["probs"] = np.eye(n_classes, dtype=np.float32)[chosen]
+        return result
+    result.update(log_loss=np.array(Task("multiclass", "logloss", "").score(truth, predicted)),
+                  probs=predicted.astype(np.float32))
     if task.kind == "binary" and len(np.unique(truth)) == 2:
-        fpr, tpr, _ = sk.roc_curve(truth, probs[:, 1])
+        fpr, tpr, _ = sk.roc_curve(truth, predicted[:, 1])
         result.update(roc_fpr=fpr.astype(np.float32), roc_tpr=tpr.astype(np.float32),
-                      auc=np.array(sk.roc_auc_score(truth, probs[:, 1])))
+                      auc=np.array(sk.roc_auc_score(truth, predicted[:, 1])))
     return result
 
 
@@ -85,7 +100,7 @@ def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarra
 
 
 def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray, task: Task,
-                feature_columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                feature_columns: np.ndarray, cuts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How much the metric worsens when one original column's values are shuffled (all its
     features with the same permutation). Every shuffled copy is predicted in one call."""
     rng = np.random.default_rng(0)
@@ -102,8 +117,8 @@ def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray, 
             copies.append(shuffled)
     predicted = _in_target_units(task, models.predict_proba(model, np.concatenate([x, *copies]), final=False))
     n = len(x)
-    base = task.score(truth, predicted[:n])
+    base = task.score(truth, predicted[:n], cuts)
     sign = 1.0 if task.better(1.0, 0.0) else -1.0  # positive: the metric got worse without the column
-    drops = np.array([sign * (base - task.score(truth, predicted[n * (k + 1):n * (k + 2)]))
+    drops = np.array([sign * (base - task.score(truth, predicted[n * (k + 1):n * (k + 2)], cuts))
                       for k in range(len(copies))]).reshape(len(names), IMPORTANCE_REPEATS)
     return np.array(names, dtype=str), drops.mean(axis=1).astype(np.float32), drops.std(axis=1).astype(np.float32)
