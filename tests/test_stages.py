@@ -23,6 +23,8 @@ from pipeline.stages.split import split
 from pipeline.stages.train import train
 from pipeline.stages.validate import validate
 from pipeline.submission import build_submission
+from pipeline.targets import Target
+from pipeline.task import Task
 from pipeline.training.callbacks import early_stopping
 
 
@@ -90,7 +92,8 @@ def test_ingest_finds_the_label_test_lacks_and_ignores_extra_test_columns() -> N
     train_df = pd.DataFrame({"target": ["b", "a", "b"], "f0": [1, 2, 3], "f1": [4, 5, 6]})
     test_df = pd.DataFrame({"id": [7, 8], "f1": [6, 5], "f0": [3, 2], "extra": [0, 0], "more": [1, 1]})
     out = ingest(train_df, test_df, IngestParams())
-    assert str(out["label_column"]) == "target" and out["classes"].tolist() == ["a", "b"]
+    assert str(out["label_column"]) == "target"
+    assert out["classes"].tolist() == ["b", "a"]  # the rarer class is the positive one, last
     assert out["feature_names"].tolist() == ["f0", "f1"]
     np.testing.assert_array_equal(out["X_test"], [[3, 6], [2, 5]])
     assert out["notes"].tolist() == ["test.csv: column 'extra' (and 1 more) is not in train.csv; ignored"]
@@ -425,11 +428,15 @@ def test_tta_averages_seeded_augmented_copies(trained: dict) -> None:
     assert progress[-1] == (1 + TTA_VIEWS, 1 + TTA_VIEWS)  # one batch per view
 
 
+def labels_of(*classes: object) -> list[Target]:
+    """One target whose submission holds labels, of `classes`."""
+    return [Target("label", Task("multiclass", "accuracy", "label"), np.array(classes))]
+
+
 def test_submission_follows_the_sample_order_and_header() -> None:
     probs = np.eye(3)[[0, 1, 2, 1]]
-    classes = np.array(["a", "b", "c"])
     sample = pd.DataFrame({"Id": [13, 11, 12, 10], "Category": "?"})
-    frame = build_submission(probs, classes, np.array([10, 11, 12, 13]), "id", "label", sample)
+    frame = build_submission(labels_of("a", "b", "c"), [probs], np.array([10, 11, 12, 13]), "id", sample)
     assert frame.columns.tolist() == ["Id", "Category"]
     assert frame["Id"].tolist() == [13, 11, 12, 10]
     assert frame["Category"].tolist() == ["b", "b", "c", "a"]
@@ -437,17 +444,17 @@ def test_submission_follows_the_sample_order_and_header() -> None:
 
 def test_submission_default_header_and_test_ids() -> None:
     probs = np.eye(2)[[1, 0]]
-    frame = build_submission(probs, np.array([3, 7]), np.array([1, 2]), "", "label")
+    frame = build_submission(labels_of(3, 7), [probs], np.array([1, 2]), "")
     assert frame.columns.tolist() == ["ImageId", "Label"] and frame["Label"].tolist() == [7, 3]
-    frame = build_submission(probs, np.array([3, 7]), np.array([5, 9]), "id", "label")
+    frame = build_submission(labels_of(3, 7), [probs], np.array([5, 9]), "id")
     assert frame.columns.tolist() == ["id", "label"] and frame["id"].tolist() == [5, 9]
 
 
 def test_submission_rejects_a_sample_of_another_competition() -> None:
     probs = np.eye(2)[[1, 0]]
     with pytest.raises(PipelineError, match="has 3 rows but test.csv has 2"):
-        build_submission(probs, np.array([0, 1]), np.array([1, 2]), "", "label",
+        build_submission(labels_of(0, 1), [probs], np.array([1, 2]), "",
                          pd.DataFrame({"ImageId": [1, 2, 3], "Label": 0}))
     with pytest.raises(PipelineError, match="id '7' at line 3 is not a test.csv id"):
-        build_submission(probs, np.array([0, 1]), np.array([1, 2]), "", "label",
+        build_submission(labels_of(0, 1), [probs], np.array([1, 2]), "",
                          pd.DataFrame({"ImageId": [1, 7], "Label": 0}))
