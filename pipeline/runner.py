@@ -381,18 +381,7 @@ class Runner:
             target.task,
             ingested["feature_columns"],
         ) for _, target, view, (model,) in self._per_target(ingested, inputs["train"])]
-        if len(parts) == 1:
-            return parts[0]
-        import numpy as np
-
-        metrics = sorted({str(part["metric"]) for part in parts})
-        scores = np.array([float(part["score"]) for part in parts])
-        return targets.combine(parts, [str(n) for n in ingested["targets"]], {
-            "metric": np.array(metrics[0] if len(metrics) == 1 else "mean of " + " and ".join(metrics)),
-            "score": np.array(scores.mean()),  # the mean column-wise score, as Kaggle scores several targets
-            "n_val": parts[0]["n_val"],
-            "target_scores": scores,
-        })
+        return targets.scored(parts, [str(n) for n in ingested.get("targets", [])])
 
     def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         predict = _stage("predict")

@@ -79,3 +79,21 @@ def combine(parts: list[dict[str, np.ndarray]], names: list[str],
 def of(arrays: dict[str, np.ndarray]) -> list[Target]:
     """The targets ingest decided, from its arrays (at least FIELDS of them)."""
     return [Target.from_arrays(view) for view in views(arrays)]
+
+
+def scored(parts: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
+    """The validate stage's output from each target's: with several, their mean score (as
+    Kaggle scores several targets: mean column-wise AUC) and each one's, under the metric they
+    share (or "mean of auc and rmse")."""
+    import numpy as np
+
+    if len(parts) == 1:
+        return parts[0]
+    metrics = sorted({str(part["metric"]) for part in parts})
+    scores = np.array([float(part["score"]) for part in parts])
+    return combine(parts, names, {
+        "metric": np.array(metrics[0] if len(metrics) == 1 else "mean of " + " and ".join(metrics)),
+        "score": np.array(scores.mean()),
+        "n_val": parts[0]["n_val"],
+        "target_scores": scores,
+    })
