@@ -1,32 +1,46 @@
 """Benchmark: this project against the plain way (and AutoGluon) on Kaggle-style tabular competitions.
 
-For each development competition of `benchmarks/tabular_data.py` (binary, multiclass and
-regression; accuracy, AUC, log loss, RMSE and RMSLE), written into a fresh temporary folder in
-Kaggle's layout (`data/raw/{train,test,sample_submission}.csv`, the answers kept aside), it times
-and scores on the hidden test answers:
+For each development competition of `benchmarks/tabular_data.py` (binary, multiclass, regression
+and two binary targets at once; accuracy, AUC, log loss, RMSE, RMSLE and MAP@3), written into a
+fresh temporary folder in Kaggle's layout (`data/raw/{train,test,sample_submission}.csv`, the
+answers kept aside), it times and scores on the hidden test answers:
 
   plain      what one would write by hand: pandas `read_csv`, the id column dropped, text and
              True/False columns as pandas `category` (with train.csv's categories in both files;
-             text columns holding dates are DROPPED, as are text columns with more distinct values
-             than HistGradientBoosting's 255 bins, e.g. the cars' `Name`), and scikit-learn's
-             `HistGradientBoostingClassifier/Regressor(categorical_features="from_dtype",
-             random_state=0)` fitted on all of train.csv, predicting what the metric needs
-             (labels, the positive class's probability, each class's probability, numbers;
-             clipped at 0 for RMSLE). The seconds cover reading, fitting and predicting.
+             text columns with more distinct values than HistGradientBoosting's 255 bins are
+             dropped, e.g. the cars' `Name`), text columns holding dates (over 95% of the first
+             200 values parsed by `pd.to_datetime(format="ISO8601")`, else with the format
+             inferred; utc=True, so a trailing Z is UTC) turned into year, month, day, hour,
+             dayofweek and days since 1970 (before, date columns were DROPPED: every competition
+             with a date now scores differently; `--plain-drop-dates` gives the old behaviour),
+             and scikit-learn's `HistGradientBoostingClassifier/Regressor(categorical_features=
+             "from_dtype", random_state=0)` fitted on all of train.csv, one a target, predicting
+             what the metric needs (labels; the probability of the spec's positive class, found
+             in `classes_`; each class's probability; the 3 most probable classes, space-separated,
+             for MAP@3; numbers, clipped at 0 for RMSLE). The seconds cover reading, fitting and
+             predicting.
   pipeline   `python -m pipeline run-all --quiet` then `python -m pipeline predict --out
              submissions/sub.csv --quiet` in the competition folder, the submission scored the
              same way; `val` is the validation score the pipeline reports in reports/metrics.json
-             (a numeric key named like the metric), when there is one. A failing command puts the
-             last line of its stderr at the end of the row, and the benchmark goes on.
+             (its "score" where its "metric" names the competition's, else a numeric key named
+             like the metric), when there is one. A failing command puts the last line of its
+             stderr at the end of the row, and the benchmark goes on.
   autogluon  with `--autogluon-python PATH` (the python of a venv holding autogluon.tabular):
              `TabularPredictor(label, eval_metric).fit(train without id, time_limit=120,
              presets="medium_quality")` in that python (RMSLE as a custom scorer; AutoGluon has
-             none built in), its predictions scored the same way.
+             none built in; log loss for MAP@3; one predictor a target, sharing the time limit),
+             its predictions scored the same way.
+
+Scoring: AUC scores the probability column against answer == the spec's positive class (1, or
+"Chinstrap", "bad"); MAP@3 is the mean over rows of 1/rank of the answer among a cell's first 3
+space-separated labels (0 if absent); with several targets (`auc x2`) the score is the mean of the
+targets' AUCs, one probability column each, and the notes give each target's.
 
     .venv/bin/python benchmarks/tabular.py                          # every competition
     .venv/bin/python benchmarks/tabular.py --only titanic_cars,diabetes
     .venv/bin/python benchmarks/tabular.py --skip-pipeline --autogluon-python /work/agvenv/bin/python
     .venv/bin/python benchmarks/tabular.py --pipeline-args "--preset fast" --keep /tmp/tabular
+    .venv/bin/python benchmarks/tabular.py --skip-pipeline --plain-drop-dates   # the plain way as before
 
 Arrows after the metric say which way is better (^ higher, v lower).
 """
@@ -43,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,24 +71,49 @@ from _common import machine  # noqa: E402
 from tabular_data import COMPETITIONS, make  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-HIGHER_IS_BETTER = {"accuracy": True, "auc": True, "logloss": False, "rmse": False, "rmsle": False}
-# Keys of reports/metrics.json that name each metric (compared lower-case, without _ and -).
+HIGHER_IS_BETTER = {"accuracy": True, "auc": True, "logloss": False, "rmse": False, "rmsle": False,
+                    "map@3": True}
+# Keys of reports/metrics.json that name each metric (compared lower-case, without _, - and spaces).
 METRIC_KEYS = {"accuracy": ("accuracy", "acc"), "auc": ("auc", "rocauc"),
-               "logloss": ("logloss", "crossentropy"), "rmse": ("rmse",), "rmsle": ("rmsle",)}
+               "logloss": ("logloss", "crossentropy"), "rmse": ("rmse",), "rmsle": ("rmsle",),
+               "map@3": ("map@3", "map3", "mapat3")}
 MAX_CATEGORIES = 255  # HistGradientBoosting's max_bins: more categories than this are an error
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
 # -- scoring -----------------------------------------------------------------------------------
 
-def score(metric: str, truth: pd.Series, pred, classes: list[str] | None = None) -> float:
-    """`metric` of predictions `pred` (a column, or a matrix of class probabilities) against `truth`."""
+def _is_positive(truth: pd.Series, positive) -> np.ndarray:
+    """Whether each answer is the `positive` class: as numbers where both are numbers, else as text."""
+    numbers = pd.to_numeric(truth, errors="coerce")
+    if isinstance(positive, (int, float)) and numbers.notna().all():
+        return (numbers == positive).to_numpy()
+    return (truth.astype(str) == str(positive)).to_numpy()
+
+
+def map_at_3(truth: pd.Series, pred) -> float:
+    """Mean over rows of 1/rank of the true label among the first 3 space-separated labels (0 if absent)."""
+    total = 0.0
+    for answer, guesses in zip(truth.astype(str), pd.Series(pred).fillna("").astype(str)):
+        top = guesses.split()[:3]
+        total += 1 / (top.index(answer) + 1) if answer in top else 0.0
+    return total / len(truth)
+
+
+def score(metric: str, truth: pd.Series, pred, classes: list[str] | None = None, positive=1) -> float:
+    """`metric` of predictions `pred` (a column, or a matrix of class probabilities) against `truth`.
+
+    AUC scores `pred` as the probability of the `positive` class; MAP@3 scores cells of up to
+    three space-separated labels, best first."""
     if metric == "accuracy":
         a, b = pd.to_numeric(truth, errors="coerce"), pd.to_numeric(pd.Series(pred), errors="coerce")
         if a.notna().all() and b.notna().all():
             return float(np.mean(a.to_numpy(float) == b.to_numpy(float)))
         return float(np.mean(truth.astype(str).to_numpy() == pd.Series(pred).astype(str).to_numpy()))
     if metric == "auc":
-        return float(skm.roc_auc_score(truth, np.asarray(pred, float)))
+        return float(skm.roc_auc_score(_is_positive(truth, positive), np.asarray(pred, float)))
+    if metric == "map@3":
+        return map_at_3(truth, pred)
     if metric == "logloss":
         p = np.clip(np.asarray(pred, float), 1e-15, 1)
         return float(skm.log_loss(truth.astype(str), p / p.sum(axis=1, keepdims=True), labels=classes))
@@ -84,8 +124,21 @@ def score(metric: str, truth: pd.Series, pred, classes: list[str] | None = None)
     raise ValueError(metric)
 
 
-def score_submission(path: Path, spec: dict, labels: pd.DataFrame) -> float:
-    """Score a submission CSV against the hidden answers, matching rows by id."""
+def score_targets(spec: dict, labels: pd.DataFrame, pred) -> dict[str, float]:
+    """Each target's score of `pred` (with several targets, a mapping target -> column) against `labels`."""
+    if len(spec["targets"]) == 1:
+        return {spec["target"]: score(spec["metric"], labels[spec["target"]], pred, spec["classes"],
+                                      spec["positive"])}
+    return {t: score(spec["metric"], labels[t], pred[t], positive=spec["positive"]) for t in spec["targets"]}
+
+
+def _overall(scores: dict[str, float]) -> float:
+    """The competition's score: the one target's, or the mean over several targets."""
+    return float(np.mean(list(scores.values())))
+
+
+def score_submission(path: Path, spec: dict, labels: pd.DataFrame) -> dict[str, float]:
+    """Score a submission CSV against the hidden answers, matching rows by id; each target's score."""
     sub = pd.read_csv(path)
     id_column = spec["id"] if spec["id"] in sub.columns else sub.columns[0]
     merged = labels.merge(sub.rename(columns={id_column: "_id"}), left_on=spec["id"],
@@ -95,22 +148,48 @@ def score_submission(path: Path, spec: dict, labels: pd.DataFrame) -> float:
         if missing:
             raise ValueError(f"submission lacks class columns {missing}")
         pred = merged[spec["classes"]].to_numpy(float)
+    elif len(spec["targets"]) > 1:
+        missing = [t for t in spec["targets"] if t not in sub.columns]
+        if missing:
+            raise ValueError(f"submission lacks target columns {missing}")
+        pred = {t: merged[t + "_pred"] for t in spec["targets"]}
     else:
         column = spec["target"] if spec["target"] in sub.columns else sub.columns[1]
         pred = merged[column + "_pred" if column == spec["target"] else column]
-        if pred.isna().any():
-            raise ValueError(f"{int(pred.isna().sum())} test ids without a prediction")
-    return score(spec["metric"], merged[spec["target"]], pred, spec["classes"])
+    for column in pred.values() if isinstance(pred, dict) else [pred] if isinstance(pred, pd.Series) else []:
+        if column.isna().any():
+            raise ValueError(f"{int(column.isna().sum())} test ids without a prediction")
+    return score_targets(spec, merged, pred)
 
 
 # -- the plain way -----------------------------------------------------------------------------
 
-def _is_date(column: pd.Series) -> bool:
-    values = column.dropna().astype(str)
+def _date_format(column: pd.Series) -> str | None:
+    """How pandas parses over 95% of the column's first 200 values as dates ("ISO8601" or
+    "inferred"), or None when it is no date column."""
+    values = column.dropna().astype(str).head(200)
     if values.empty:
-        return False
-    parsed = pd.to_datetime(values.head(200), format="%Y-%m-%d", errors="coerce")
-    return bool(parsed.notna().mean() > 0.95)
+        return None
+    for fmt in ("ISO8601", "inferred"):
+        if _to_datetime(values, fmt).notna().mean() > 0.95:
+            return fmt
+    return None
+
+
+def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
+    """`values` as UTC moments (a trailing Z is UTC, no zone is taken as UTC), empty where unparsed."""
+    with warnings.catch_warnings():  # "Could not infer format": dateutil then parses value by value
+        warnings.simplefilter("ignore", UserWarning)
+        return pd.to_datetime(values, format=None if fmt == "inferred" else fmt, errors="coerce", utc=True)
+
+
+def _date_features(column: pd.Series, fmt: str) -> pd.DataFrame:
+    """Year, month, day, hour, day of week and days since 1970 of a date column, named `column_*`."""
+    moments = _to_datetime(column.astype("string"), fmt)
+    return pd.DataFrame({"year": moments.dt.year, "month": moments.dt.month, "day": moments.dt.day,
+                         "hour": moments.dt.hour, "dayofweek": moments.dt.day_of_week,
+                         "days": (moments - EPOCH) / pd.Timedelta(days=1)},
+                        index=column.index).astype(float).add_prefix(f"{column.name}_")
 
 
 def _as_category(column: pd.Series, categories: list[str]) -> pd.Categorical:
@@ -119,51 +198,76 @@ def _as_category(column: pd.Series, categories: list[str]) -> pd.Categorical:
     return pd.Categorical(text.where(text.isin(categories)), categories=categories)
 
 
-def plain(folder: Path, spec: dict) -> dict:
-    """HistGradientBoosting on category-typed text columns, fitted on all of train.csv."""
-    started = time.perf_counter()
-    raw = folder / "data" / "raw"
-    train, test = pd.read_csv(raw / "train.csv"), pd.read_csv(raw / "test.csv")
-    y = train.pop(spec["target"])
-    ids = test[spec["id"]]
-    train, test = train.drop(columns=spec["id"]), test.drop(columns=spec["id"])
-    dropped = []
+def _features(train: pd.DataFrame, test: pd.DataFrame, parse_dates: bool
+              ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """train and test as HistGradientBoosting takes them, and notes on what became of text columns."""
+    notes = []
     for name in list(train.columns):
         col = train[name]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             continue
-        if not pd.api.types.is_bool_dtype(col) and _is_date(col):
-            dropped.append(f"{name} (date)")
+        fmt = None if pd.api.types.is_bool_dtype(col) else _date_format(col)
+        if fmt and parse_dates:
+            train = train.drop(columns=name).join(_date_features(col, fmt))
+            test = test.drop(columns=name).join(_date_features(test[name], fmt))
+            notes.append(f"parsed {name} ({fmt} date)")
+            continue
+        if fmt:
+            notes.append(f"dropped {name} (date)")
         elif col.nunique() > MAX_CATEGORIES:
-            dropped.append(f"{name} ({col.nunique()} values)")
+            notes.append(f"dropped {name} ({col.nunique()} values)")
         else:
             categories = sorted(col.dropna().astype(str).unique())
             train[name], test[name] = _as_category(col, categories), _as_category(test[name], categories)
             continue
         train, test = train.drop(columns=name), test.drop(columns=name)
-    kind, metric = spec["kind"], spec["metric"]
-    if kind == "regression":
+    return train, test, notes
+
+
+def _classify(train: pd.DataFrame, y: pd.Series, test: pd.DataFrame, spec: dict):
+    """What the metric needs of a HistGradientBoostingClassifier fitted on (train, y): labels, the
+    positive class's probability, the top 3 labels space-separated, or each class's probability."""
+    metric = spec["metric"]
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    model.fit(train, y.astype(str) if metric in ("logloss", "map@3") else y)
+    if metric == "accuracy":
+        return model.predict(test)
+    classes = [str(c) for c in model.classes_]
+    proba = model.predict_proba(test)
+    if metric == "auc":
+        return proba[:, classes.index(str(spec["positive"]))]
+    if metric == "map@3":
+        top = np.argsort(-proba, axis=1, kind="stable")[:, :3]
+        return pd.Series([" ".join(classes[i] for i in row) for row in top])
+    return proba[:, [classes.index(c) for c in spec["classes"]]]
+
+
+def plain(folder: Path, spec: dict, parse_dates: bool = True) -> dict:
+    """HistGradientBoosting on category-typed text columns and date parts, fitted on all of
+    train.csv (one model a target)."""
+    started = time.perf_counter()
+    raw = folder / "data" / "raw"
+    train, test = pd.read_csv(raw / "train.csv"), pd.read_csv(raw / "test.csv")
+    targets = spec["targets"]
+    y = train[targets]
+    ids = test[spec["id"]]
+    train, test = train.drop(columns=[spec["id"], *targets]), test.drop(columns=spec["id"])
+    train, test, notes = _features(train, test, parse_dates)
+    if spec["kind"] == "regression":
         model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
-        model.fit(train, y)
+        model.fit(train, y[spec["target"]])
         pred = model.predict(test)
-        if metric == "rmsle":
+        if spec["metric"] == "rmsle":
             pred = np.clip(pred, 0, None)
+    elif len(targets) == 1:
+        pred = _classify(train, y[spec["target"]], test, spec)
     else:
-        model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
-        model.fit(train, y if metric != "logloss" else y.astype(str))
-        if metric == "accuracy":
-            pred = model.predict(test)
-        elif metric == "auc":
-            pred = model.predict_proba(test)[:, list(model.classes_).index(1)]
-        else:
-            proba = model.predict_proba(test)
-            order = [list(map(str, model.classes_)).index(c) for c in spec["classes"]]
-            pred = proba[:, order]
+        pred = {t: _classify(train, y[t], test, spec) for t in targets}
     seconds = time.perf_counter() - started
     labels = pd.read_csv(folder / "test_labels.csv")
     assert (labels[spec["id"]].to_numpy() == ids.to_numpy()).all()
-    return {"score": score(metric, labels[spec["target"]], pred, spec["classes"]),
-            "seconds": seconds, "note": ("dropped " + ", ".join(dropped)) if dropped else ""}
+    scores = score_targets(spec, labels, pred)
+    return {"score": _overall(scores), "scores": scores, "seconds": seconds, "note": ", ".join(notes)}
 
 
 # -- this project ------------------------------------------------------------------------------
@@ -177,16 +281,23 @@ def _last_line(text: str) -> str:
     return "(no stderr)"
 
 
+def _names(key, metric: str) -> bool:
+    """Whether a key or metric name of metrics.json ("roc_auc", "MAP@3", "val_rmse") names `metric`."""
+    plain_key = str(key).lower().replace("_", "").replace("-", "").replace(" ", "")
+    if metric == "rmse" and "rmsle" in plain_key:
+        return False
+    return any(plain_key.endswith(k) or plain_key.startswith(k) for k in METRIC_KEYS[metric])
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _find_metric(data, metric: str, prefix: str = "") -> tuple[str, float] | None:
     """The first numeric entry of metrics.json whose key names `metric`."""
     if isinstance(data, dict):
         for key, value in data.items():
-            plain_key = str(key).lower().replace("_", "").replace("-", "")
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and any(
-                    plain_key.endswith(k) or plain_key == k or plain_key.startswith(k)
-                    for k in METRIC_KEYS[metric]):
-                if metric == "rmse" and "rmsle" in plain_key:
-                    continue
+            if _number(value) and _names(key, metric):
                 return prefix + str(key), float(value)
         for key, value in data.items():
             found = _find_metric(value, metric, f"{prefix}{key}.")
@@ -216,7 +327,8 @@ def run_pipeline(folder: Path, spec: dict, extra: list[str], timeout: float) -> 
     result: dict = {"seconds": seconds}
     labels = pd.read_csv(folder / "test_labels.csv")
     try:
-        result["score"] = score_submission(folder / "submissions" / "sub.csv", spec, labels)
+        result["scores"] = score_submission(folder / "submissions" / "sub.csv", spec, labels)
+        result["score"] = _overall(result["scores"])
     except Exception as error:  # a submission we cannot score is a result too
         result["error"] = f"scoring sub.csv: {type(error).__name__}: {error}"
     metrics_file = folder / "reports" / "metrics.json"
@@ -225,13 +337,18 @@ def run_pipeline(folder: Path, spec: dict, extra: list[str], timeout: float) -> 
             reported = json.loads(metrics_file.read_text())
         except (ValueError, OSError):
             reported = {}
-        if reported.get("metric") == spec["metric"]:  # the pipeline scored the competition's own metric
+        if not isinstance(reported, dict):
+            reported = {}
+        # the pipeline scored the competition's own metric (the mean of the targets' where several)
+        if _names(reported.get("metric", ""), spec["metric"]) and _number(reported.get("score")):
             found = ("score", float(reported["score"]))
         else:
             found = _find_metric(reported, spec["metric"])
-        result["val_metric"] = reported.get("metric", "")
+        result["val_metric"] = str(reported.get("metric", ""))
         if found:
             result["val_key"], result["val"] = found
+        if isinstance(reported.get("targets"), dict):
+            result["val_targets"] = {str(k): float(v) for k, v in reported["targets"].items() if _number(v)}
     return result
 
 
@@ -251,30 +368,39 @@ def rmsle(y_true, y_pred):
 args = json.loads(sys.argv[1])
 train = pd.read_csv(args["train"]).drop(columns=args["id"])
 test = pd.read_csv(args["test"])
-label, metric = args["target"], args["metric"]
+targets, metric = args["targets"], args["metric"]
 if metric == "rmsle":
     from autogluon.core.metrics import make_scorer
     eval_metric = make_scorer("rmsle", rmsle, optimum=0, greater_is_better=False)
-else:
-    eval_metric = {"accuracy": "accuracy", "auc": "roc_auc", "logloss": "log_loss",
+else:  # MAP@3 has no scorer of its own: log loss ranks the probabilities it needs
+    eval_metric = {"accuracy": "accuracy", "auc": "roc_auc", "logloss": "log_loss", "map@3": "log_loss",
                    "rmse": "root_mean_squared_error"}[metric]
-predictor = TabularPredictor(label=label, eval_metric=eval_metric, problem_type=args["kind"],
-                             path=args["path"], verbosity=args["verbosity"]).fit(
-    train, time_limit=args["time_limit"], presets=args["presets"])
 features = test.drop(columns=args["id"])
 sub = test[[args["id"]]].copy()
-if metric == "auc":
-    sub[label] = predictor.predict_proba(features)[1].to_numpy()
-elif metric == "logloss":
-    proba = predictor.predict_proba(features)
-    proba.columns = [str(c) for c in proba.columns]
-    for c in args["classes"]:
-        sub[c] = proba[c].to_numpy()
-else:
-    pred = predictor.predict(features).to_numpy()
-    sub[label] = np.clip(pred, 0, None) if metric == "rmsle" else pred
+best = []
+for label in targets:  # one predictor a target, sharing the time limit
+    predictor = TabularPredictor(
+        label=label, eval_metric=eval_metric, problem_type=args["kind"], verbosity=args["verbosity"],
+        path=args["path"] + ("/" + label if len(targets) > 1 else "")).fit(
+        train.drop(columns=[t for t in targets if t != label]),
+        time_limit=args["time_limit"] / len(targets), presets=args["presets"])
+    best.append(predictor.model_best)
+    if metric in ("auc", "logloss", "map@3"):
+        proba = predictor.predict_proba(features)
+        proba.columns = [str(c) for c in proba.columns]
+    if metric == "auc":
+        sub[label] = proba[str(args["positive"])].to_numpy()
+    elif metric == "logloss":
+        for c in args["classes"]:
+            sub[c] = proba[c].to_numpy()
+    elif metric == "map@3":
+        top = np.argsort(-proba.to_numpy(), axis=1, kind="stable")[:, :3]
+        sub[label] = [" ".join(proba.columns[i] for i in row) for row in top]
+    else:
+        pred = predictor.predict(features).to_numpy()
+        sub[label] = np.clip(pred, 0, None) if metric == "rmsle" else pred
 sub.to_csv(args["out"], index=False)
-print(json.dumps({"best": predictor.model_best}))
+print(json.dumps({"best": ", ".join(best)}))
 '''
 
 
@@ -284,8 +410,9 @@ def run_autogluon(folder: Path, spec: dict, python: str, time_limit: int, preset
     script.write_text(AUTOGLUON_SCRIPT)
     raw = folder / "data" / "raw"
     args = {"train": str(raw / "train.csv"), "test": str(raw / "test.csv"), "id": spec["id"],
-            "target": spec["target"], "metric": spec["metric"], "kind": spec["kind"],
-            "classes": spec["classes"], "path": str(folder / "autogluon_models"),
+            "targets": spec["targets"], "metric": spec["metric"], "kind": spec["kind"],
+            "classes": spec["classes"], "positive": spec["positive"],
+            "path": str(folder / "autogluon_models"),
             "out": str(folder / "autogluon_sub.csv"), "time_limit": time_limit,
             "presets": presets, "verbosity": verbosity}
     started = time.perf_counter()
@@ -303,8 +430,9 @@ def run_autogluon(folder: Path, spec: dict, python: str, time_limit: int, preset
     except (ValueError, IndexError, KeyError):
         pass
     try:
-        result["score"] = score_submission(folder / "autogluon_sub.csv", spec,
-                                           pd.read_csv(folder / "test_labels.csv"))
+        result["scores"] = score_submission(folder / "autogluon_sub.csv", spec,
+                                            pd.read_csv(folder / "test_labels.csv"))
+        result["score"] = _overall(result["scores"])
     except Exception as error:
         result["error"] = f"autogluon scoring: {type(error).__name__}: {error}"
     return result
@@ -322,10 +450,22 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
 
 
+def _metric_label(spec: dict) -> str:
+    """The metric and which way is better: "auc ^", "rmse v"; "auc x2 ^" for the mean over two targets."""
+    several = f" x{len(spec['targets'])}" if len(spec["targets"]) > 1 else ""
+    return f"{spec['metric']}{several} {'^' if HIGHER_IS_BETTER[spec['metric']] else 'v'}"
+
+
+def _per_target(scores: dict[str, float] | None) -> str:
+    return " ".join(f"{t} {_fmt(v)}" for t, v in (scores or {}).items()) if len(scores or {}) > 1 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated competitions [default: all]")
     parser.add_argument("--skip-pipeline", action="store_true", help="leave out this project's run")
+    parser.add_argument("--plain-drop-dates", action="store_true",
+                        help="the plain way drops date columns instead of parsing them (as before)")
     parser.add_argument("--pipeline-args", default="",
                         help='extra options for run-all and predict, e.g. "--preset fast"')
     parser.add_argument("--pipeline-timeout", type=float, default=1800,
@@ -349,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {platform.python_version()}, scikit-learn {sklearn.__version__}, pandas {pd.__version__}, "
           f"numpy {np.__version__}")
     print("plain: HistGradientBoosting(categorical_features='from_dtype'), text columns as category, "
-          "date text columns dropped")
+          f"date text columns {'dropped' if args.plain_drop_dates else 'as year/month/day/hour/weekday/days'}")
     if args.skip_pipeline:
         print("pipeline: skipped (--skip-pipeline)")
     else:
@@ -360,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("autogluon: skipped (no --autogluon-python)")
     print()
-    header = f"{'competition':17s} {'rows':>11s} {'cols':>4s} {'metric':9s} {'plain':>9s} {'s':>6s}"
+    header = f"{'competition':22s} {'rows':>11s} {'cols':>4s} {'metric':9s} {'plain':>9s} {'s':>6s}"
     if not args.skip_pipeline:
         header += f" {'pipeline':>9s} {'s':>6s} {'val':>9s}"
     if with_ag:
@@ -377,23 +517,26 @@ def main(argv: list[str] | None = None) -> int:
             spec = make(name, folder)
             notes = []
             try:
-                base = plain(folder, spec)
+                base = plain(folder, spec, parse_dates=not args.plain_drop_dates)
             except Exception as error:  # keep going: the table is the point
                 base = {"seconds": None}
                 notes.append(f"plain failed: {type(error).__name__}: {error}")
-            if base.get("note"):
-                notes.append("plain " + base["note"])
-            arrow = "^" if HIGHER_IS_BETTER[spec["metric"]] else "v"
+            for note in (base.get("note"), _per_target(base.get("scores"))):
+                if note:
+                    notes.append("plain " + note)
             rows = f"{spec['train_rows']}+{spec['test_rows']}"
-            row = (f"{name:17s} {rows:>11s} {spec['columns']:>4d} "
-                   f"{spec['metric'] + ' ' + arrow:9s} {_fmt(base.get('score')):>9s} {_secs(base['seconds']):>6s}")
+            row = (f"{name:22s} {rows:>11s} {spec['columns']:>4d} "
+                   f"{_metric_label(spec):9s} {_fmt(base.get('score')):>9s} {_secs(base['seconds']):>6s}")
             if not args.skip_pipeline:
                 ours = run_pipeline(folder, spec, extra, args.pipeline_timeout)
                 if "error" in ours:
                     failures += 1
                     notes.append("pipeline " + ours["error"])
-                if ours.get("val_metric") and ours["val_metric"] != spec["metric"]:
+                if ours.get("val_metric") and not _names(ours["val_metric"], spec["metric"]):
                     notes.append(f"pipeline chose {ours['val_metric']}")
+                if _per_target(ours.get("scores")):
+                    val = _per_target(ours.get("val_targets"))
+                    notes.append(f"pipeline {_per_target(ours['scores'])}" + (f" (val {val})" if val else ""))
                 cell = _fmt(ours.get("score")) if "score" in ours else "FAIL"
                 row += f" {cell:>9s} {_secs(ours['seconds']):>6s} {_fmt(ours.get('val')):>9s}"
             if with_ag:

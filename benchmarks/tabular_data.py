@@ -1,11 +1,14 @@
 """Development competitions for tabular data, each written in Kaggle's layout.
 
 `make(name, folder)` writes `folder/data/raw/{train,test,sample_submission}.csv` and the hidden
-answers as `folder/test_labels.csv` (id + target), and returns
-`{"metric", "id", "target", "kind", "classes"}` (`classes`: the sample's probability columns for
-log loss, else None). The split is 75/25 with seed 0, stratified on the target for
-classification, random for regression; the rows are shuffled first and numbered from 1 (train
-first), so the id says nothing about the target.
+answers as `folder/test_labels.csv` (id + targets), and returns
+`{"metric", "id", "target", "targets", "kind", "classes", "positive"}` (`target`: the one
+target, None where there are several; `targets`: all of them, each a column of train.csv and
+test_labels.csv and absent from test.csv; `classes`: the sample's probability columns for log
+loss, else None; `positive`: the class whose probability AUC scores, 1 unless the competition
+names one). The split is 75/25 with seed 0, stratified on the target (on the targets'
+combinations where there are several) for classification, random for regression; the rows are
+shuffled first and numbered from 1 (train first), so the id says nothing about the target.
 
     .venv/bin/python benchmarks/tabular_data.py NAME OUTDIR      # one competition
     .venv/bin/python benchmarks/tabular_data.py --list          # the names
@@ -30,6 +33,21 @@ The competitions (rows before the split):
   reg_40k           regression, RMSE   40,000 generated rows, 12 mixed columns, interactions
   mixed_50k         binary, AUC        50,000 generated rows x 30 columns: 20 numeric (5% empty),
                                        8 text (3-40 levels), a True/False column and a date
+  penguins_chinstrap_auc  binary, AUC of "Chinstrap"   penguins: `species_group` as text,
+                                       "Chinstrap" (the rarer, 68 of 344) or "other", from island,
+                                       measurements (empty cells), sex, year; species dropped
+  events_iso_auc    binary, AUC of "bad"   6,000 generated events: `created_at` as ISO 8601 UTC
+                                       (2015-06-01T10:23:13Z, a fifth with milliseconds .250Z)
+                                       whose hour and weekday drive the target, two counts, a
+                                       channel; `outcome` "good"/"bad" (about a quarter bad)
+  weather_map3      multiclass, MAP@3  Seattle weather as `weather` above; sample "sun rain fog"
+  fertilizer_map3   multiclass, MAP@3  8,000 generated rows in Playground S5E6's shape: Temperature,
+                                       Humidity, Moisture, Soil Type, Crop Type, Nitrogen,
+                                       Potassium, Phosphorous -> `Fertilizer Name` (7 classes),
+                                       drawn with much noise; sample "14-35-14 10-26-26 Urea"
+  two_targets_auc   2 binaries, mean AUC   5,000 generated rows in Playground S3E18's shape: 12
+                                       numeric descriptors -> `EC1` and `EC2` (0/1, correlated),
+                                       both in train.csv; sample `id,EC1,EC2` with 0.5
 """
 
 from __future__ import annotations
@@ -238,6 +256,94 @@ def _mixed_50k(n: int = 50000) -> tuple[pd.DataFrame, dict]:
     return frame, dict(metric="auc", id="id", target="target", kind="binary", sample=0.5)
 
 
+def _penguins_chinstrap_auc() -> tuple[pd.DataFrame, dict]:
+    from palmerpenguins import load_penguins
+    frame = load_penguins()
+    frame["species_group"] = np.where(frame.pop("species") == "Chinstrap", "Chinstrap", "other")
+    return frame, dict(metric="auc", id="id", target="species_group", kind="binary", sample=0.5,
+                       positive="Chinstrap")
+
+
+def _iso_time(rng: np.random.Generator, moments: pd.DatetimeIndex, share_fractional: float) -> np.ndarray:
+    """`moments` as ISO 8601 UTC text (2015-06-01T10:23:13Z), `share_fractional` with milliseconds."""
+    whole = np.asarray(moments.strftime("%Y-%m-%dT%H:%M:%S"), dtype=object)
+    millis = rng.integers(0, 1000, len(moments))
+    fractional = rng.random(len(moments)) < share_fractional
+    return np.array([f"{w}.{m:03d}Z" if f else f"{w}Z" for w, m, f in zip(whole, millis, fractional)])
+
+
+def _events_iso_auc(n: int = 6000) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(105)
+    start = pd.Timestamp("2015-01-01")
+    moments = start + pd.to_timedelta(rng.integers(0, 2 * 365 * 86400, n), unit="s")
+    hour, weekday = np.asarray(moments.hour), np.asarray(moments.day_of_week)
+    hour_effect = 1.1 * np.cos(2 * np.pi * (hour - 3) / 24) + 0.9 * ((hour >= 1) & (hour <= 4))
+    weekday_effect = np.array([-0.3, -0.2, -0.2, 0.0, 0.2, 0.8, 0.9])
+    channels = np.array(["web", "app", "email", "partner", "ads"])
+    channel = rng.choice(len(channels), n, p=[0.4, 0.3, 0.12, 0.1, 0.08])
+    channel_effect = np.array([0.0, -0.3, 0.2, 0.5, 0.7])
+    sessions = rng.poisson(3.0, n)
+    errors = rng.poisson(0.4 + 0.3 * (hour < 6), n)
+    logit = (-1.9 + hour_effect + weekday_effect[weekday] + channel_effect[channel]
+             - 0.12 * (sessions - 3) + 0.45 * errors)
+    bad = rng.random(n) < 1 / (1 + np.exp(-logit))
+    frame = pd.DataFrame({"created_at": _iso_time(rng, moments, 0.2), "sessions": sessions,
+                          "errors": errors, "channel": channels[channel],
+                          "outcome": np.where(bad, "bad", "good")})
+    return frame, dict(metric="auc", id="id", target="outcome", kind="binary", sample=0.5,
+                       positive="bad")
+
+
+def _weather_map3() -> tuple[pd.DataFrame, dict]:
+    frame, _ = _weather()
+    return frame, dict(metric="map@3", id="id", target="weather", kind="multiclass",
+                       sample="sun rain fog")
+
+
+def _fertilizer_map3(n: int = 8000) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(106)
+    fertilizers = np.array(["14-35-14", "10-26-26", "17-17-17", "28-28", "20-20", "DAP", "Urea"])
+    soils = np.array(["Sandy", "Loamy", "Black", "Red", "Clayey"])
+    crops = np.array(["Maize", "Sugarcane", "Cotton", "Tobacco", "Paddy", "Barley", "Wheat",
+                      "Millets", "Oil seeds", "Pulses", "Ground Nuts"])
+    soil, crop = rng.integers(0, len(soils), n), rng.integers(0, len(crops), n)
+    temperature, humidity = rng.integers(25, 39, n), rng.integers(50, 73, n)
+    moisture = rng.integers(25, 66, n)
+    nitrogen, potassium, phosphorous = rng.integers(4, 43, n), rng.integers(0, 20, n), rng.integers(0, 43, n)
+    low_n, low_k, low_p = (20 - nitrogen) / 10, (10 - potassium) / 5, (20 - phosphorous) / 10
+    # each fertilizer's appeal: the nutrients it supplies against what the soil lacks
+    appeal = np.column_stack([0.4 * low_p + 0.3 * low_k, 0.5 * low_k + 0.3 * low_p,
+                              0.2 * (low_n + low_k + low_p), 0.5 * low_n + 0.3 * low_p,
+                              0.4 * low_n + 0.1 * low_p - 0.2 * low_k, 0.8 * low_p, 1.0 * low_n])
+    appeal += rng.normal(0, 0.5, (len(crops), 7))[crop] + rng.normal(0, 0.3, (len(soils), 7))[soil]
+    appeal[:, 6] += 0.03 * (temperature - 32)
+    appeal[:, 1] += 0.02 * (moisture - 45)
+    appeal += rng.gumbel(0, 1.0, (n, 7))  # the noise: a softmax draw, as in the competition
+    frame = pd.DataFrame({"Temperature": temperature, "Humidity": humidity, "Moisture": moisture,
+                          "Soil Type": soils[soil], "Crop Type": crops[crop], "Nitrogen": nitrogen,
+                          "Potassium": potassium, "Phosphorous": phosphorous,
+                          "Fertilizer Name": fertilizers[appeal.argmax(axis=1)]})
+    return frame, dict(metric="map@3", id="id", target="Fertilizer Name", kind="multiclass",
+                       sample="14-35-14 10-26-26 Urea")
+
+
+def _two_targets_auc(n: int = 5000) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(107)
+    names = ["BertzCT", "Chi1", "Chi1v", "Chi2n", "Chi3v", "EState_VSA1", "ExactMolWt",
+             "FpDensityMorgan1", "HallKierAlpha", "Kappa3", "MinEStateIndex", "NumHeteroatoms"]
+    size = rng.normal(0, 1, n)  # molecule size: most descriptors grow with it
+    loadings = rng.uniform(0.3, 0.9, len(names)) * np.where(np.arange(len(names)) % 4 == 3, -1, 1)
+    x = size[:, None] * loadings + rng.normal(0, 0.6, (n, len(names)))
+    scale = rng.uniform(1, 200, len(names)) * np.where(np.isin(names, ["HallKierAlpha", "MinEStateIndex"]), -1, 1)
+    ec1_logit = 0.9 + 0.9 * x[:, 0] - 0.8 * x[:, 5] + 0.6 * np.tanh(2 * x[:, 8]) + 0.4 * x[:, 2] * x[:, 3]
+    ec2_logit = 1.3 + 0.35 * x[:, 1] - 0.3 * x[:, 10] ** 2 + 0.25 * x[:, 6] + 0.4 * ec1_logit / 2
+    frame = pd.DataFrame({name: np.round(np.exp(0.35 * x[:, j]) * scale[j], 4)  # skewed, as descriptors are
+                          for j, name in enumerate(names)})
+    frame["EC1"] = (rng.random(n) < 1 / (1 + np.exp(-ec1_logit))).astype(int)
+    frame["EC2"] = (rng.random(n) < 1 / (1 + np.exp(-ec2_logit))).astype(int)
+    return frame, dict(metric="auc", id="id", targets=["EC1", "EC2"], kind="binary", sample=0.5)
+
+
 COMPETITIONS: dict[str, Callable[[], tuple[pd.DataFrame, dict]]] = {
     "titanic_cars": _titanic_cars,
     "penguins_sex_auc": _penguins_sex_auc,
@@ -249,6 +355,11 @@ COMPETITIONS: dict[str, Callable[[], tuple[pd.DataFrame, dict]]] = {
     "dated_15k": _dated_15k,
     "reg_40k": _reg_40k,
     "mixed_50k": _mixed_50k,
+    "penguins_chinstrap_auc": _penguins_chinstrap_auc,
+    "events_iso_auc": _events_iso_auc,
+    "weather_map3": _weather_map3,
+    "fertilizer_map3": _fertilizer_map3,
+    "two_targets_auc": _two_targets_auc,
 }
 
 
@@ -258,32 +369,36 @@ def make(name: str, folder: Path | str) -> dict:
     folder = Path(folder)
     raw = folder / "data" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    target, id_column = spec["target"], spec["id"]
+    targets, id_column = spec.get("targets") or [spec["target"]], spec["id"]
     frame = frame.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
-    stratify = frame[target] if spec["kind"] != "regression" else None
+    stratify = None
+    if spec["kind"] != "regression":  # on the target, or on the targets' combinations
+        stratify = frame[targets[0]] if len(targets) == 1 else frame[targets].astype(str).agg(" ".join, axis=1)
     train, test = train_test_split(frame, test_size=0.25, random_state=SEED, stratify=stratify)
     train, test = train.copy(), test.copy()
     train.insert(0, id_column, np.arange(1, len(train) + 1))
     test.insert(0, id_column, np.arange(len(train) + 1, len(train) + len(test) + 1))
     train.to_csv(raw / "train.csv", index=False)
-    test.drop(columns=target).to_csv(raw / "test.csv", index=False)
-    test[[id_column, target]].to_csv(folder / "test_labels.csv", index=False)
+    test.drop(columns=targets).to_csv(raw / "test.csv", index=False)
+    test[[id_column, *targets]].to_csv(folder / "test_labels.csv", index=False)
 
     sample = test[[id_column]].copy()
     classes = None
     if spec["metric"] == "logloss":
-        classes = sorted(train[target].unique().tolist())
+        classes = sorted(train[targets[0]].unique().tolist())
         for c in classes:
             sample[str(c)] = 1 / len(classes)
-    elif spec.get("sample") == "mean":
-        sample[target] = round(float(train[target].mean()), 4)
     else:
-        sample[target] = spec["sample"]
+        for target in targets:
+            sample[target] = (round(float(train[target].mean()), 4) if spec.get("sample") == "mean"
+                              else spec["sample"])
     sample.to_csv(raw / "sample_submission.csv", index=False)
-    return {"metric": spec["metric"], "id": id_column, "target": target, "kind": spec["kind"],
-            "classes": [str(c) for c in classes] if classes else None,
+    return {"metric": spec["metric"], "id": id_column,
+            "target": targets[0] if len(targets) == 1 else None, "targets": targets,
+            "kind": spec["kind"], "classes": [str(c) for c in classes] if classes else None,
+            "positive": spec.get("positive", 1 if spec["metric"] == "auc" else None),
             "rows": len(frame), "train_rows": len(train), "test_rows": len(test),
-            "columns": frame.shape[1] - 1}
+            "columns": frame.shape[1] - len(targets)}
 
 
 def main(argv: list[str]) -> int:
@@ -297,7 +412,7 @@ def main(argv: list[str]) -> int:
         return 2
     spec = make(argv[0], argv[1])
     print(f"{argv[0]}: {spec['train_rows']} + {spec['test_rows']} rows, {spec['columns']} feature "
-          f"columns, {spec['kind']}, {spec['metric']}, id {spec['id']}, target {spec['target']} "
+          f"columns, {spec['kind']}, {spec['metric']}, id {spec['id']}, target {' '.join(spec['targets'])} "
           f"-> {Path(argv[1]) / 'data' / 'raw'}")
     return 0
 
