@@ -234,7 +234,7 @@ def _print_task(runner: Runner) -> None:
     found = runner.targets()
     shown = summaries(found) if found else ["task: decided when ingest runs (--task and --metric to choose)"]
     for line in shown:
-        out.print(f"[dim]{escape(line)}[/]", highlight=False)
+        out.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 @command("config", Settings)
@@ -354,11 +354,12 @@ def runs(
     metrics = {e["metric"] for e in shown if "metric" in e}
     one_metric = metrics.pop() if len(metrics) == 1 else ""
     several_data = len({e.get("data") for e in shown}) > 1  # else the data column says nothing
+    several_targets = any("targets" in e for e in shown)  # then a column of each target's score
     columns = ["#", "when", "command", "settings", *(["data"] if several_data else []), one_metric or "validation",
-               "s", "submission", *(["kaggle"] if submits else [])]
+               *(["targets"] if several_targets else []), "s", "submission", *(["kaggle"] if submits else [])]
     table = Table(*columns, title=f"runs in {runlog.LOG}", caption="* best validation score")
     for column in table.columns:
-        column.no_wrap = column.header not in ("command", "settings")
+        column.no_wrap = column.header not in ("command", "settings", "targets")
     for e in shown:
         mark = ""
         if e.get("status") != "ok":
@@ -368,8 +369,6 @@ def runs(
             score = f"{'' if one_metric else e['metric'] + ' '}{e['score']:.4f}"
             if "positive" in e:  # which class the probability and the score were for
                 score += escape(f" of {e['positive']!r}")
-            if "targets" in e:
-                score += escape(" (" + ", ".join(f"{name} {value:.4f}" for name, value in e["targets"].items()) + ")")
             score += mark
         else:
             score = ""
@@ -377,7 +376,9 @@ def runs(
         sha = submission.get("sha256")
         settings = " ".join(f"{name.split('.')[-1]}={value}" for name, value in e.get("settings", {}).items())
         table.add_row(str(e["number"]), e["when"][5:16], e["command"].split()[0], escape(settings),
-                      *([e.get("data", "")[:8]] if several_data else []), score, f"{e['seconds']:.0f}",
+                      *([e.get("data", "")[:8]] if several_data else []), score,
+                      *([", ".join(f"{name} {value:.4f}" for name, value in e.get("targets", {}).items())]
+                        if several_targets else []), f"{e['seconds']:.0f}",
                       Path(submission.get("kept", "")).name,
                       *([public.get(sha, "submitted" if sha in uploaded else "")] if submits else []),
                       style="bold" if mark else None)
