@@ -56,9 +56,8 @@ class Task:
         holds = {"label": "labels", "probabilities": "one probability per class", "number": "numbers",
                  "probability": f"the probability of {self.positive!r}" if self.positive else "a probability",
                  "ranked": f"the {self.k} likeliest labels per row, best first"}[self.output]
-        if self.output == "label" and self.positive and self.metric in ("f1", "auc"):
-            holds += f" ({self.positive!r} is the positive class"
-            holds += ", at the threshold that maximises F1 on validation)" if self.needs_cuts else ")"
+        if self.metric == "f1" and self.needs_cuts:
+            holds += f" ({self.positive!r} is the positive class, at the threshold that maximises F1 on validation)"
         if self.metric == "qwk":
             holds += " (learned as a number, cut at thresholds fitted on validation)"
         return f"{self.kind}, scored by {self.metric}; the submission holds {holds}"
