@@ -191,7 +191,8 @@ def time_to_accuracy(keras: Any, x: np.ndarray, y: np.ndarray, n_classes: int, t
     preset's network through the train stage as shipped (its first network, for best)."""
     from sklearn.model_selection import train_test_split
 
-    from pipeline.config import PRESETS, TrainParams
+    from pipeline.config import TrainParams
+    from pipeline.presets import PRESETS
     from pipeline.stages.train import train
 
     fit_idx, val_idx = train_test_split(np.arange(len(x)), test_size=0.1, stratify=y, random_state=0)

@@ -1,5 +1,9 @@
 """Paths and the typed, frozen parameters of each stage.
 
+What a preset means lives in pipeline.presets and how a duration or an image shape is written
+in pipeline.parse: stages import those, and only use these parameter classes as types, so
+that editing this file (an error message, a help text) never makes a cached stage stale.
+
 Defaults live here; an optional `pipeline.toml` in the working directory overrides them, the
 settings commands kept for the folder (pipeline.sticky) override that, and this command's
 options override everything. Each stage reads only its own section, so only a change to that
@@ -9,13 +13,14 @@ section (or upstream) makes it stale.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
+from pipeline.parse import parse_duration, parse_image_shape
+from pipeline.presets import PRESETS
 from pipeline.task import METRICS, TASKS, known_metric
 
 CONFIG_FILE = "pipeline.toml"
@@ -67,63 +72,6 @@ class PredictParams:
     """Read by both validate and predict, so the validation score measures what predict does."""
 
     tta: bool = False  # also average TTA_VIEWS augmented copies of each image; on for the best preset
-
-
-@dataclass(frozen=True)
-class Preset:
-    """How much training a preset buys: about `images` training images seen per network
-    (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
-    `image_model` when --model is auto and the data are images; `tta` unless --no-tta. With
-    `converge`, an image network trains until validation converges (see
-    pipeline.training.schedule), within a cap of its own (CONVERGE_IMAGES); `small_ensemble`
-    is then how many such networks to average on fewer than SMALL_IMAGES training rows."""
-
-    images: int
-    min_epochs: int
-    max_epochs: int
-    ensemble: int
-    image_model: str = "cnn"
-    tta: bool = False
-    converge: bool = False
-    small_ensemble: int = 0
-
-    def epochs(self, n_train: int, converging: bool = False) -> int:
-        if converging:
-            images, least, most = CONVERGE_IMAGES, CONVERGE_MIN_EPOCHS, CONVERGE_MAX_EPOCHS
-        else:
-            images, least, most = self.images, self.min_epochs, self.max_epochs
-        return max(least, min(most, round(images / max(n_train, 1))))
-
-    def members(self, n_train: int, converging: bool) -> int:
-        if converging and self.small_ensemble and n_train < SMALL_IMAGES:
-            return self.small_ensemble
-        return self.ensemble
-
-
-# On a small image set a converging network trains in a minute or two, and a second one,
-# averaged, gains more than longer training: on the 4k digits, two converging networks scored
-# 0.987 and 0.989 in 0.55x to 0.68x of the recipe's time, where one scored 0.984 to 0.987, and
-# one trained twice as long (patience 8) 0.986 and 0.988 (docs/avx2.md).
-SMALL_IMAGES = 10_000
-
-# A converging network's cap, which only a set that still improves reaches: about 560,000
-# images' worth, so that a 42,000-row competition (37,800 training rows) trains at most 15
-# epochs, 5.9 minutes on the issue's 2-core AVX2 EPYC (11.3 on Eigen's kernels), so under 15
-# even when that VM runs at half speed, where 800,000 images' worth (21 epochs) would not; and
-# at least 15 epochs, which Fashion-MNIST's 54,000 rows need for 0.935 on test (docs/avx2.md).
-CONVERGE_IMAGES = 560_000
-CONVERGE_MIN_EPOCHS = 15
-# and at most the recipe's 30 epochs: two networks on a small set then train at most twice the
-# recipe's epochs, at 2.3x to 2.6x its images/s on the same kernels, so in less than its time
-# however late they converge (one 4k-digit seed took 1.16x of it with a cap of 100; docs/avx2.md)
-CONVERGE_MAX_EPOCHS = 30
-
-
-PRESETS = {
-    "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1),
-    "default": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=1, converge=True, small_ensemble=2),
-    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large", tta=True),
-}
 
 
 @dataclass(frozen=True)
@@ -256,32 +204,6 @@ def _coerce(value: Any, wanted: type) -> Any:
     if wanted is int and isinstance(value, float) and not value.is_integer():
         raise ValueError
     return wanted(value)
-
-
-def parse_image_shape(text: str) -> tuple[int, ...] | None:
-    """'28x28' -> (28, 28, 1); '32x32x3' -> (32, 32, 3); '' -> None."""
-    if not text:
-        return None
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if len(dims) not in (2, 3) or min(dims) < 1:
-        raise PipelineError(f"--image-shape {text!r} is not HxW or HxWxC; give e.g. 28x28")
-    return dims if len(dims) == 3 else (*dims, 1)
-
-
-def parse_duration(text: str) -> float | None:
-    """'10m' -> 600.0, '1h30m' -> 5400.0, '90s' or '90' -> 90.0, '' -> None."""
-    if not text:
-        return None
-    number = r"(\d+(?:\.\d+)?)"
-    parts = re.fullmatch(f"(?:{number}h)?(?:{number}m)?(?:{number}s?)?", text.replace(" ", "").lower())
-    seconds = sum(float(v) * unit for v, unit in zip(parts.groups(), (3600, 60, 1)) if v) if parts else 0
-    if seconds <= 0:
-        raise PipelineError(f"--time-budget {text!r} is not a duration; give e.g. 90s, 10m or 1h30m")
-    return seconds
 
 
 def _check(config: Config) -> None:

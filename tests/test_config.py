@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import PRESETS, SMALL_IMAGES, load_config, parse_duration
+from pipeline.config import load_config
+from pipeline.parse import parse_duration
+from pipeline.presets import PRESETS, SMALL_IMAGES
 from pipeline.errors import PipelineError
 
 

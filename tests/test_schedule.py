@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import digit_frames
-from pipeline.config import CONVERGE_MAX_EPOCHS, IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.presets import CONVERGE_MAX_EPOCHS
 from pipeline.models import load_keras
 from pipeline.stages.ingest import ingest
 from pipeline.stages.preprocess import preprocess

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import digit_frames
-from pipeline.config import PRESETS, IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.presets import PRESETS
 from pipeline.models import TTA_VIEWS, augmentation_strength, export, load_keras, predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest

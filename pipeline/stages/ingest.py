@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pipeline import schema as schemas
-from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
 from pipeline.submission import check_sample_ids
 from pipeline.targets import Target, combine
 from pipeline.task import Task, choose_metric, choose_output, positive_class, target_kind
+
+if TYPE_CHECKING:
+    from pipeline.config import IngestParams
 
 PIXEL = re.compile(r"pixel_?\d+", re.IGNORECASE)
 TEST_ID_NAMES = ("id", "imageid")

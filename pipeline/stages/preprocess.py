@@ -8,11 +8,15 @@ training rows inside the models, which is where `models/model.keras` needs them 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.config import PreprocessParams, parse_image_shape
 from pipeline.errors import PipelineError
+from pipeline.parse import parse_image_shape
+
+if TYPE_CHECKING:
+    from pipeline.config import PreprocessParams
 
 
 def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams,

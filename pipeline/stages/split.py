@@ -6,12 +6,16 @@ both sides span its whole range.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from pipeline.config import SplitParams
 from pipeline.errors import PipelineError
 from pipeline.task import Task
+
+if TYPE_CHECKING:
+    from pipeline.config import SplitParams
 
 MAX_BINS = 10  # quantile bins of a regression target
 

@@ -23,12 +23,14 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline import models, tabular
-from pipeline.config import PRESETS, TrainParams, parse_duration
 from pipeline.errors import PipelineError
+from pipeline.parse import parse_duration
+from pipeline.presets import PRESETS
 from pipeline.schema import NUMERIC, Schema
 from pipeline.task import Task
 from pipeline.training.boosting import fit_hgb
@@ -36,6 +38,9 @@ from pipeline.training.distribute import distribution
 from pipeline.training.keras_fit import fit_keras, resumable
 from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
 from pipeline.training.precision import training_precision
+
+if TYPE_CHECKING:
+    from pipeline.config import TrainParams
 
 BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # of the network, in the blends tried
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report

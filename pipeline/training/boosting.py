@@ -9,14 +9,16 @@ scikit-learn is imported inside the function.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.config import TrainParams
 from pipeline.models import clip_categories
 from pipeline.schema import CATEGORICAL
 from pipeline.training.plan import Plan
+
+if TYPE_CHECKING:
+    from pipeline.config import TrainParams
 
 MAX_ITER = 1000
 LEARNING_RATE = 0.05

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from pipeline import cache, models
-from pipeline.config import TrainParams
 from pipeline.training import batchnorm
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
 from pipeline.training.schedule import Schedule
+
+if TYPE_CHECKING:
+    from pipeline.config import TrainParams
 
 
 def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..., Any]:
