@@ -43,6 +43,64 @@ def source_digest(*paths: str) -> str:
     return h.hexdigest()[:20]
 
 
+def imported_sources(start: Path, root: Path) -> list[Path]:
+    """`start` and the source file of every module of the package at `root` that it imports,
+    directly or through another (and the packages' `__init__.py` on the way), sorted: what a
+    stage's key hashes as its code. Imports under `if TYPE_CHECKING:` never run, so they do
+    not count. Read as text, line by line (a cached run asks this of every stage, and parsing
+    the modules as Python took 0.17 s)."""
+    package = root.name
+    found: set[Path] = set()
+    todo = [start]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        if path not in _imports:
+            _imports[path] = _runtime_imports(path.read_text(encoding="utf-8"))
+        for name in _imports[path]:
+            parts = name.split(".")
+            if parts[0] != package:
+                continue
+            todo.append(root / "__init__.py")
+            for depth in range(2, len(parts) + 1):  # pipeline.training, pipeline.training.plan
+                folder = root.joinpath(*parts[1:depth])
+                todo += [f for f in (folder / "__init__.py", folder.with_suffix(".py")) if f.is_file()]
+    return sorted(p for p in found if p.is_file())
+
+
+_imports: dict[Path, list[str]] = {}  # each source's, read once per process
+_FROM = re.compile(r"from\s+([\w.]+)\s+import\s+(.*)")
+_IMPORT = re.compile(r"import\s+(.*)")
+
+
+def _runtime_imports(text: str) -> list[str]:
+    """The module names a source imports (`from a import b, c` gives a, a.b and a.c), at any
+    depth, skipping the block under `if TYPE_CHECKING:`."""
+    names: list[str] = []
+    lines = iter(text.splitlines())
+    skipping = -1  # the indent of an `if TYPE_CHECKING:` whose block is being skipped
+    for line in lines:
+        code = line.lstrip()
+        indent = len(line) - len(code)
+        if skipping >= 0:
+            if not code or indent > skipping:
+                continue
+            skipping = -1
+        if code.startswith("if TYPE_CHECKING"):
+            skipping = indent
+        elif found := _FROM.match(code):
+            imported = found.group(2)
+            while imported.startswith("(") and ")" not in imported:
+                imported += next(lines, ")")
+            module = found.group(1)
+            names += [module, *(f"{module}.{n.split()[0]}" for n in imported.strip("()").split(",") if n.strip())]
+        elif found := _IMPORT.match(code):
+            names += [n.split()[0] for n in found.group(1).split(",") if n.strip()]
+    return names
+
+
 def file_fingerprint(path: Path, memo_dir: Path) -> str:
     """Content hash of `path`, memoised on (size, mtime) so unchanged files are not re-read."""
     memo_file = memo_dir / FINGERPRINTS

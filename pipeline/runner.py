@@ -43,18 +43,11 @@ INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
 DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
 RAW_FILES = ("train", "test")  # read by ingest
 SAMPLE = "sample_submission"  # read by ingest too, when there is one
-# The source files whose text is part of each stage's key.
-CODE: dict[str, tuple[str, ...]] = {
-    "ingest": ("stages/ingest.py", "io.py", "schema.py", "task.py", "targets.py", "submission.py"),
-    "preprocess": ("stages/preprocess.py",),
-    "split": ("stages/split.py",),
-    "train": ("stages/train.py", "training/batchnorm.py", "training/boosting.py", "training/callbacks.py",
-              "training/distribute.py", "training/keras_fit.py", "training/plan.py", "training/precision.py",
-              "training/schedule.py", "models.py", "tabular.py", "task.py", "targets.py",
-              "config.py"),  # config.py: the presets
-    "validate": ("stages/validate.py", "task.py", "targets.py"),
-    "predict": ("stages/predict.py", "targets.py"),
-}
+# Beside its own module's imports, the code a stage's output depends on, which the runner calls:
+# ingest's raw files are read by io.py; train, validate and predict run once per target through
+# targets.py. Each stage's code key is these and everything they import.
+READERS: dict[str, tuple[str, ...]] = {"ingest": ("io.py",), "train": ("targets.py",), "validate": ("targets.py",),
+                                       "predict": ("targets.py",)}
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
 
@@ -115,7 +108,7 @@ class Runner:
             here = Path(__file__).parent
             record: dict[str, Any] = {
                 "stage": name,
-                "code": cache.source_digest(*(here / f for f in CODE[name])),
+                "code": cache.source_digest(*code_files(name)),
                 "params": self.config.section(name),
                 "inputs": {dep: self.key(dep) for dep in DEPS[name]},
             }
@@ -466,6 +459,14 @@ class Runner:
         except OSError as exc:
             raise PipelineError(f"cannot write in {folder} ({exc.strerror}); make it writable or choose "
                                 f"another --data-dir") from None
+
+
+def code_files(name: str) -> list[Path]:
+    """The source files stage `name`'s key hashes: its module and what it imports within
+    `pipeline`, found from the imports themselves (and those of READERS)."""
+    here = Path(__file__).parent
+    starts = [here / "stages" / f"{name}.py", *(here / f for f in READERS.get(name, ()))]
+    return sorted({f for start in starts for f in cache.imported_sources(start, here)})
 
 
 def summaries(found: list[Target]) -> list[str]:

@@ -82,5 +82,49 @@ def test_the_train_key_covers_every_module_of_the_training_room() -> None:
     from pipeline import runner
 
     room = Path(runner.__file__).parent
-    modules = {f"training/{p.name}" for p in (room / "training").glob("*.py") if p.name != "__init__.py"}
-    assert modules <= set(runner.CODE["train"])
+    modules = {p for p in (room / "training").glob("*.py")}
+    assert modules <= set(runner.code_files("train"))
+
+
+@pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
+def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) -> None:
+    """Read independently of the key's own code: each `pipeline` module the stage imports
+    (at any depth of the file, not under TYPE_CHECKING) is in its key."""
+    import re
+
+    from pipeline import runner
+
+    root = Path(runner.__file__).parent
+    source = (root / "stages" / f"{stage}.py").read_text()
+    source = re.sub(r"\nif TYPE_CHECKING:\n(    .*\n)+", "\n", source)
+    imported = set()
+    for module, names in re.findall(r"^\s*from pipeline(\.[\w.]+)? import ([\w, ]+)", source, re.M):
+        base = root.joinpath(*module.strip(".").split(".")) if module else root
+        for name in [n.strip().split(" as ")[0] for n in names.split(",")]:
+            candidate = base / f"{name}.py"
+            imported.add(candidate if candidate.is_file() else base.with_suffix(".py"))
+    assert imported and imported <= set(runner.code_files(stage))
+
+
+def test_a_change_to_an_imported_module_changes_the_key_and_an_unrelated_one_does_not(tmp_path: Path) -> None:
+    import shutil
+
+    from pipeline import runner
+
+    package = tmp_path / "pipeline"
+    shutil.copytree(Path(runner.__file__).parent, package)
+
+    def ingest_key() -> str:
+        return cache.source_digest(*cache.imported_sources(package / "stages" / "ingest.py", package))
+
+    before = ingest_key()
+    with open(package / "kaggle.py", "a") as f:  # never imported by ingest
+        f.write("# a comment\n")
+    assert ingest_key() == before
+    with open(package / "submission.py", "a") as f:  # ingest checks the sample with it
+        f.write("# a comment\n")
+    assert ingest_key() != before
+    config = ingest_key()
+    with open(package / "config.py", "a") as f:  # ingest reads its parameters' type only
+        f.write("# a comment\n")
+    assert ingest_key() == config
