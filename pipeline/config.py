@@ -48,8 +48,9 @@ class PreprocessParams:
 
 @dataclass(frozen=True)
 class SplitParams:
-    val_fraction: float = 0.1
+    val_fraction: float = 0.1  # of one held-out split (images, and tables too large for folds)
     seed: int = 42
+    folds: int = 0  # a table's folds; 0: 5 up to 20,000 rows, 3 up to 100,000, else one split; 1: one split
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,8 @@ def _check(config: Config) -> None:
         raise PipelineError(f"--precision {t.precision!r} is unknown; use {', '.join(PRECISIONS)}")
     if t.strategy not in STRATEGIES:
         raise PipelineError(f"--strategy {t.strategy!r} is unknown; use {', '.join(STRATEGIES)}")
+    if s.folds < 0 or s.folds > 20:
+        raise PipelineError(f"--folds {s.folds} must be 0 (by the table's rows), 1 (one held-out split) or 2 to 20")
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
     parse_image_shape(config.preprocess.image_shape)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -235,15 +236,10 @@ def predict_proba(
         return sum(float(w) * predict_proba(part(arrays, name), x, on_batch, final)
                    for name, w in zip(arrays["blend_parts"], arrays["blend_weights"]))
     nets = from_arrays(arrays, final)
-    if not is_keras(arch):
+    if arch == TABLE_NET or not is_keras(arch):
         if on_batch:
             on_batch(1, 1)
-        return np.mean([_sklearn_predict(net, x.reshape(len(x), -1)) for net in nets], axis=0)
-    if arch == TABLE_NET:
-        from pipeline import tabular
-
-        x = tabular.dataset(spec_of(arrays), x).batch(INFERENCE_BATCH)
-        return np.mean([net.predict(x, verbose=0) for net in nets], axis=0)
+        return np.mean([predict_with(arch, net, x, spec_of(arrays)) for net in nets], axis=0)
     keras = load_keras()
     strength = float(arrays["augment"])
     n_views = 1 + (TTA_VIEWS if tta and x.ndim == 4 and strength > 0 else 0)
@@ -261,6 +257,29 @@ def predict_proba(
 
             probs += net.predict(view, batch_size=INFERENCE_BATCH, verbose=0, callbacks=[Progress()])
     return probs / (len(nets) * n_views)
+
+
+def predict_with(arch: str, net: Any, x: np.ndarray, spec: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One network's (or estimator's) output on `x`, as predict_proba gives an ensemble's
+    (without its TTA): what each fold's model predicts for the rows it did not train on."""
+    if not is_keras(arch):
+        return _sklearn_predict(net, x.reshape(len(x), -1))
+    if arch == TABLE_NET:
+        from pipeline import tabular
+
+        return net.predict(tabular.dataset(spec, x).batch(INFERENCE_BATCH), verbose=0)
+    return net.predict(x, batch_size=INFERENCE_BATCH, verbose=0)
+
+
+def first_member(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The model `arrays` as if it had only its first member (for a blend, each part's first):
+    a bagged model's fold-0 model, which never trained on fold 0's rows."""
+    if str(arrays["arch"]) == BLEND:
+        kept = {k: v for k, v in arrays.items() if not any(k.startswith(f"{p}/") for p in arrays["blend_parts"])}
+        for name in arrays["blend_parts"]:
+            kept.update({f"{name}/{k}": v for k, v in first_member(part(arrays, name)).items()})
+        return kept
+    return {k: v for k, v in arrays.items() if not re.match(r"(member|refit)\d+_", k) or k.startswith("member0_")}
 
 
 def _sklearn_predict(net: Any, x: np.ndarray) -> np.ndarray:

@@ -35,9 +35,10 @@ SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_tim
 INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {},
     "preprocess": {"ingest": ("X", "X_test", "column_kinds")},
-    "split": {"ingest": TARGET},
-    "train": {"ingest": (*TARGET, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx")},
-    "validate": {"ingest": (*TARGET, "feature_columns"), "preprocess": ("x",), "split": ("val_idx",), "train": ()},
+    "split": {"ingest": TARGET, "preprocess": ("image_shape",)},
+    "train": {"ingest": (*TARGET, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx", "folds")},
+    "validate": {"ingest": (*TARGET, "feature_columns"), "preprocess": ("x",), "split": ("val_idx", "folds"),
+                 "train": ()},
     "predict": {"preprocess": ("x_test",), "train": ()},
 }
 DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
@@ -281,7 +282,8 @@ class Runner:
 
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         first = targets.views(inputs["ingest"])[0]  # several targets share one split, stratified by the first
-        return _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first))
+        tabular = not inputs["preprocess"]["image_shape"].size
+        return _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first), tabular)
 
     def _per_target(self, ingested: dict[str, np.ndarray], *results: dict[str, np.ndarray],
                     saying: str = "") -> Iterator[tuple[int, Target, dict[str, np.ndarray], list[dict[str, np.ndarray]]]]:
@@ -318,6 +320,7 @@ class Runner:
                 tensorboard=tensorboard / f"t{i}" if several and tensorboard else tensorboard,
                 task=target.task,
                 schema=Schema.from_arrays(ingested),
+                folds=inputs["split"].get("folds"),
             )
             if "candidates" in result:
                 scores = ", ".join(f"{name} {score:.4f}" for name, score in

@@ -14,6 +14,7 @@ import pytest
 from conftest import write_competition
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.errors import PipelineError
+from pipeline.models import from_arrays
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
@@ -193,6 +194,7 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     write_competition(workdir, train_df, test_df, pd.DataFrame({"PassengerId": test_df["PassengerId"], "Survived": 0}))
     first = invoke("run-all", *QUICK)
     assert first.code == 0, first.output
+    assert "fold 5/5 gradient boosting" in first.output and "200 held-out rows" in first.output  # every row, out of fold
     assert "task: binary, scored by accuracy; the submission holds labels" in first.output
     assert "'Name' is free text" in first.output and "kept " in first.output
     metrics = json.loads(Path("reports/metrics.json").read_text())
@@ -282,3 +284,57 @@ def test_predict_input_encodes_a_new_file_with_the_training_schema(workdir: Path
     assert result.code == 0, result.output
     preds = pd.read_csv("preds.csv")
     assert preds.columns.tolist() == ["PassengerId", "Survived"] and preds["PassengerId"].tolist() == list(range(9000, 9007))
+
+
+# -- folds ------------------------------------------------------------------------------------
+
+
+def test_a_table_gets_five_stratified_folds_and_images_one_split() -> None:
+    y = np.array([0] * 80 + [1] * 20)
+    out = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), tabular=True)
+    folds = out["folds"]
+    assert sorted(np.bincount(folds)) == [20] * 5 and all(np.bincount(y[folds == f]).tolist() == [16, 4] for f in range(5))
+    np.testing.assert_array_equal(out["val_idx"], np.flatnonzero(folds == 0))  # fold 0 is the validation rows
+    np.testing.assert_array_equal(out["train_idx"], np.flatnonzero(folds != 0))
+    again = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), tabular=True)
+    np.testing.assert_array_equal(again["folds"], folds)
+    assert len(np.unique(split(y, np.array([0, 1]), SplitParams(folds=3), tabular=True)["folds"])) == 3
+    assert "folds" not in split(y, np.array([0, 1]), SplitParams(), tabular=False)  # images: one split
+    assert "folds" not in split(y, np.array([0, 1]), SplitParams(folds=1), tabular=True)
+    with pytest.raises(PipelineError, match="--folds 3 is for tables"):
+        split(y, np.array([0, 1]), SplitParams(folds=3), tabular=False)
+
+
+def test_a_regressions_folds_each_span_the_targets_range() -> None:
+    y = np.exp(np.random.default_rng(0).normal(size=500))
+    folds = split(y, np.zeros(0), SplitParams(), Task("regression", "rmse", "number"), tabular=True)["folds"]
+    deciles = np.quantile(y, np.linspace(0, 1, 11))
+    for f in range(5):
+        assert np.all(np.histogram(y[folds == f], deciles)[0] == 10)  # 10 of each tenth in each fold of 100
+
+
+def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
+    train_df = passengers(300)
+    data = ingest(train_df, train_df.drop(columns="Survived"), IngestParams(metric="auc"))
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(), task, tabular=True)
+    x, y = data["X"], data["y"]
+    model = train(x, y, idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=2, batch_size=32), task=task,
+                  schema=schema, folds=idx["folds"])
+    scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
+    assert str(model["arch"]) == max(scores, key=scores.get) and model["oof"].shape == (300, 2)
+    # boosting's five fold models, and each row's prediction is from the one that did not train on it
+    boosting = model if str(model["arch"]) == "hgb" else {k[4:]: v for k, v in model.items() if k.startswith("hgb/")}
+    nets = from_arrays(boosting)
+    assert len(nets) == 5 and not any(k.startswith("refit") for k in boosting)
+    fold = idx["folds"] == 3
+    held_out = nets[3].predict_proba(x[fold])
+    assert not np.allclose(held_out, np.mean([net.predict_proba(x[fold]) for net in nets], axis=0))
+    if str(model["arch"]) == "hgb":
+        np.testing.assert_allclose(model["oof"][fold], held_out, rtol=1e-5)
+    out = validate(x, y, idx["val_idx"], model, data["classes"], task=task, feature_columns=data["feature_columns"])
+    assert int(out["n_val"]) == 300 and float(out["score"]) == pytest.approx(scores[str(model["arch"])], rel=1e-5)
+    assert out["importance_columns"][int(np.argmax(out["importance_mean"]))] in ("Sex", "Name")
+    again = train(x, y, idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=2, batch_size=32), task=task,
+                  schema=schema, folds=idx["folds"])
+    assert set(again) == set(model) and all(np.array_equal(again[k], model[k]) for k in model)  # the same seed

@@ -84,6 +84,11 @@ class Settings:
     val_fraction: Annotated[Optional[float], Option(
         metavar="FRACTION", help=f"Share of train rows held out for validation [default: {SplitParams.val_fraction}]."
     )] = None
+    folds: Annotated[Optional[int], Option(
+        metavar="N", help="A table's folds: every learner trains once per fold, and is scored and chosen on the "
+        "rows it did not train on, all of them; 1 is one held-out split [default: 0: 5 folds up to 20,000 rows, "
+        "3 up to 100,000, else one split; images: one split]."
+    )] = None
     seed: Annotated[Optional[int], Option(
         metavar="N", help=f"Seed of the split and of training [default: {SplitParams.seed}]."
     )] = None

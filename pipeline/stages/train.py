@@ -59,9 +59,13 @@ def train(
     tensorboard: Path | None = None,
     task: Task = CLASSES,
     schema: Schema | None = None,
+    folds: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs (and, for a table, the model) on `val_idx`; with
-    `params.refit`, refit on both.
+    `params.refit`, refit on both. With `folds` (each row's fold, a table's), every model
+    trains once per fold instead, stopping early on that fold's rows; the model is chosen on
+    the predictions each row got from the models that did not train on it (kept as `oof`),
+    and predicts as the mean of its fold models.
 
     `on_epoch(label, logs)` reports each epoch, where `label` reads like "net 2/3 epoch 4/20";
     `on_batch(task, done, total, detail)` each batch, counted over all of a network's epochs,
@@ -76,7 +80,8 @@ def train(
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     arch = models.resolve(params.model, x.shape[1:], PRESETS[params.preset].image_model)
     spec = None
-    truth = y[val_idx]  # class codes, or the target in its own units
+    held = np.arange(len(y)) if folds is not None else val_idx  # the rows a model is judged on
+    truth = y[held]  # class codes, or the target in its own units
     if task.learns_numbers:
         y = task.encode_target(y).astype(np.float32)
         n_classes = 1
@@ -85,13 +90,27 @@ def train(
         names, kinds, vocabularies = _columns(schema, flat.shape[1])
         spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None)
     plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
+    splits = _splits(train_idx, val_idx, folds)
     if arch != "tabular":
-        result = _fit(arch, x, y, train_idx, val_idx, n_classes, params, plan, checkpoints)
+        result = _fit(arch, x, y, splits, n_classes, params, plan, checkpoints, bagged=folds is not None)
     else:
-        result = _best_tabular(x, y, truth, train_idx, val_idx, n_classes, params, plan, checkpoints)
-    if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on validation
-        result["cuts"] = task.fit_cuts(truth, models.predict_proba(result, x[val_idx], final=False))
+        result = _best_tabular(x, y, truth, splits, n_classes, params, plan, checkpoints, bagged=folds is not None)
+    if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
+        result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx))
     return result
+
+
+def _splits(train_idx: np.ndarray, val_idx: np.ndarray,
+            folds: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rows to fit, rows to stop early on) of each fold, or the one split."""
+    if folds is None:
+        return [(train_idx, val_idx)]
+    return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(folds.max()) + 1)]
+
+
+def _held_out(result: dict[str, np.ndarray], x: np.ndarray, val_idx: np.ndarray) -> np.ndarray:
+    """A model's predictions on the rows it is judged on: out of fold, or on the validation rows."""
+    return result["oof"] if "oof" in result else models.predict_proba(result, x[val_idx], final=False)
 
 
 def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[str], dict[str, tuple[str, ...]]]:
@@ -100,9 +119,12 @@ def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[st
     return schema.feature_names, schema.feature_kinds, schema.vocabularies
 
 
-def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
-         n_classes: int, params: TrainParams, base: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
-    """One kind of model: the ensemble's members, then their refits."""
+def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int,
+         params: TrainParams, base: Plan, checkpoints: Path | None, bagged: bool = False) -> dict[str, np.ndarray]:
+    """One kind of model: the ensemble's members on the one split, then their refits; or,
+    `bagged`, a member per fold of `splits` and every row's prediction from the member that
+    did not train on it (`oof`)."""
+    train_idx, val_idx = splits[0]
     preset = PRESETS[params.preset]
     boosting = arch == "hgb"
     # first: a multi-worker strategy must exist before TensorFlow runs any op
@@ -110,11 +132,13 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     params = dataclasses.replace(params, precision=training_precision(params.precision, arch))
     # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
     converging = preset.converge and not params.epochs and base.spec is None
-    n_members = params.ensemble or preset.members(len(train_idx), converging)
+    n_members = len(splits) if bagged else params.ensemble or preset.members(len(train_idx), converging)
+    kind = "fold" if bagged else "net"
+    splits = splits if bagged else splits * n_members
     budget = parse_duration(params.time_budget)
     plan = Plan(
         epochs=params.epochs or preset.epochs(len(train_idx), converging),
-        budget=budget / (n_members * (2 if params.refit else 1)) if budget else None,
+        budget=budget / (n_members * (2 if params.refit and not bagged else 1)) if budget else None,
         on_epoch=base.on_epoch,
         on_batch=base.on_batch,
         strategy=strategy,
@@ -127,16 +151,21 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
     augment = models.augmentation_strength(len(train_idx)) if base.spec is None else 0.0
     fit = resumable(fit_hgb, None) if boosting else resumable(fit_keras, checkpoints)
     members, histories, best_epochs = [], [], []
-    for m in range(n_members):
-        net, history, best = fit(arch, x, y, train_idx, val_idx, n_classes, params, augment,
-                                 params.seed + m, plan.labelled(label("net", m, n_members), name=f"net{m}"),
-                                 f"net{m}")
+    for m, (fit_idx, stop_idx) in enumerate(splits):
+        net, history, best = fit(arch, x, y, fit_idx, stop_idx, n_classes, params, augment,
+                                 params.seed + m, plan.labelled(label(kind, m, n_members), name=f"{kind}{m}"),
+                                 f"{kind}{m}")
         members.append(net)
         histories.append(history)
         best_epochs.append(best)
-    images = sum(len(train_idx) * len(h.get("loss", [])) for h in histories)
-    refit = []
-    if params.refit or boosting:  # boosting's refit on all rows takes seconds
+    images = sum(len(fit_idx) * len(h.get("loss", [])) for (fit_idx, _), h in zip(splits, histories))
+    refit, extra = [], {}
+    if bagged:
+        oof = [models.predict_with(arch, net, x[stop_idx], base.spec) for net, (_, stop_idx) in zip(members, splits)]
+        extra["oof"] = np.zeros((len(y), oof[0].shape[1]), dtype=np.float32)
+        for predicted, (_, stop_idx) in zip(oof, splits):
+            extra["oof"][stop_idx] = predicted
+    elif params.refit or boosting:  # boosting's refit on all rows takes seconds
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, best in enumerate(best_epochs):
             fixed = plan.labelled(label("refit", m, n_members), epochs=best, name=f"refit{m}")
@@ -152,20 +181,23 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx
         "strategy": np.array(strategy_name),
         "replicas": np.array(strategy.num_replicas_in_sync if strategy is not None else 1),
         "images_trained": np.array(images),  # epochs x rows, over all networks
+        **extra,
     }
 
 
-def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
-                  n_classes: int, params: TrainParams, plan: Plan, checkpoints: Path | None) -> dict[str, np.ndarray]:
-    """A table: fit the network and gradient boosting on the same split, then keep the one
-    that scores the task's metric best on validation (`truth`), or their best-weighted blend
-    when it beats both (the network on a tie, then boosting)."""
+def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
+                  n_classes: int, params: TrainParams, plan: Plan, checkpoints: Path | None,
+                  bagged: bool) -> dict[str, np.ndarray]:
+    """A table: fit the network and gradient boosting on the same split (or folds), then keep
+    the one that scores the task's metric best on the rows they did not train on (`truth`),
+    or their best-weighted blend when it beats both (the network on a tie, then boosting)."""
     task = plan.task
     results, predictions = {}, {}
     for arch in (models.TABLE_NET, "hgb"):
-        results[arch] = _fit(arch, x, y, train_idx, val_idx, n_classes, dataclasses.replace(params, model=arch),
-                             plan, checkpoints)
-        predictions[arch] = models.predict_proba(results[arch], x[val_idx], final=False)
+        results[arch] = _fit(arch, x, y, splits, n_classes, dataclasses.replace(params, model=arch), plan,
+                             checkpoints, bagged)
+        predictions[arch] = _held_out(results[arch], x, splits[0][1])
+        results[arch].pop("oof", None)  # kept once, for what is kept
 
     def score(p: np.ndarray) -> float:
         return task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)
@@ -182,8 +214,11 @@ def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, train_idx: np
         network = results[models.TABLE_NET]  # its history and epochs are the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
                 **models.blend(results, {models.TABLE_NET: weight, "hgb": 1 - weight})}
+        predictions[chosen] = weight * predictions[models.TABLE_NET] + (1 - weight) * predictions["hgb"]
     else:
         kept = results[chosen]
+    if bagged:
+        kept["oof"] = predictions[chosen].astype(np.float32)
     return {
         **kept,
         "images_trained": np.array(sum(int(r["images_trained"]) for r in results.values())),

@@ -1,4 +1,5 @@
-"""Validate: the trained model (before any refit) on the held-out rows -> the competition's
+"""Validate: the trained model (before any refit) on the held-out rows, or a table's fold
+models each on the fold it did not train on (every row, out of fold) -> the competition's
 metric, and what shows the task best: for classes accuracy, log loss, per-class precision and
 recall and the confusion matrix of the labels as the submission decides them (at the model's
 cut points; the first of a ranking), and the ROC curve of a binary task's positive class; for
@@ -34,15 +35,18 @@ def validate(
     """Validation metrics of `model` on rows `val_idx`; `tta` as in models.predict_proba;
     `feature_columns` names the original column of each feature (for the importance)."""
     task = task or Task("multiclass", "accuracy", "label")
-    truth = y[val_idx]
     cuts = model["cuts"] if "cuts" in model else None
-    raw = models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
+    if "oof" in model:  # folds: every row, predicted by the fold model that did not train on it
+        rows, raw = np.arange(len(y)), model["oof"]
+    else:
+        rows, raw = val_idx, models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
+    truth = y[rows]
     predicted = _in_target_units(task, raw)
     result = {
         "metric": np.array(task.metric),
         "score": np.array(task.score(truth, predicted, cuts)),
         "classes": classes,
-        "n_val": np.array(len(val_idx)),
+        "n_val": np.array(len(rows)),
         **(_regression(truth, predicted) if task.regression else
            _classification(truth, predicted, task, len(classes), cuts)),
     }
@@ -53,7 +57,9 @@ def validate(
     if "candidates" in model:  # a table's models, each scored on these rows by train
         result.update(candidates=model["candidates"], candidate_scores=model["candidate_scores"])
     if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
-        names, mean, std = _importance(model, x[val_idx], truth, task, feature_columns, cuts)
+        # a bagged model's fold-0 model on fold 0's rows (the validation rows), which it never saw
+        judged = models.first_member(model) if "oof" in model else model
+        names, mean, std = _importance(judged, x[val_idx], y[val_idx], task, feature_columns, cuts)
         result.update(importance_columns=names, importance_mean=mean, importance_std=std)
     return result
 
