@@ -109,8 +109,8 @@ class Settings:
         metavar="N", help="Networks (seeds) to train and average [default: 0: the preset's]."
     )] = None
     refit: Annotated[Optional[bool], Option(
-        "--refit/--no-refit", help="Retrain the final model(s) on train + val for the epochs validation chose "
-        "[default: no]."
+        "--refit/--no-refit", help="Retrain the final model(s) on train + val for the epochs validation chose; "
+        "with one held-out split only (a table's folds already train on every row) [default: no]."
     )] = None
     time_budget: Annotated[Optional[str], Option(
         metavar="DURATION", help="Cap training time, e.g. 90s, 10m or 1h, by choosing the epochs [default: none]."
