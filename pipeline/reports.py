@@ -60,10 +60,28 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
             record["precision"] = {str(c): float(p) for c, p in zip(classes, metrics["precision"])}
     if "candidates" in metrics:
         record["candidates"] = {str(c): float(v) for c, v in zip(metrics["candidates"], metrics["candidate_scores"])}
+        record["leaderboard"] = leaderboard(metrics)
     if "importance_mean" in metrics:
         record["importance"] = {str(c): float(v) for c, v in zip(metrics["importance_columns"],
                                                                  metrics["importance_mean"])}
     return record
+
+
+def leaderboard(metrics: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Each candidate model, best first: its score on the rows it did not train on, its spread
+    over the folds (None with one split), its training seconds, and whether it was kept."""
+    from pipeline.task import LOWER_IS_BETTER
+
+    sign = 1.0 if str(metrics["metric"]) in LOWER_IS_BETTER else -1.0
+    rows = [{"model": str(name), "score": float(score),
+             "spread": None if "candidate_spread" not in metrics or np.isnan(metrics["candidate_spread"][i])
+             else float(metrics["candidate_spread"][i]),
+             "seconds": float(metrics["candidate_seconds"][i]) if "candidate_seconds" in metrics else None}
+            for i, (name, score) in enumerate(zip(metrics["candidates"], metrics["candidate_scores"]))]
+    rows.sort(key=lambda row: sign * row["score"] if not np.isnan(row["score"]) else np.inf)
+    for row in rows:
+        row["kept"] = row["model"] == str(metrics.get("kept", ""))
+    return rows
 
 
 def write_metrics(metrics: dict[str, np.ndarray], path: Path) -> None:
@@ -296,7 +314,19 @@ def _summary(data: ReportData) -> str:
     return (f"<p>Model <b>{html.escape(data.model)}</b>; validation {html.escape(record['metric'] + of)} "
             f"<b>{record['score']:.4f}</b>{', ' + others if others else ''}, on {record['n_val']} held-out rows"
             + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
-               if "loss" in data.history else ".") + "</p>")
+               if "loss" in data.history else ".") + "</p>" + _leaderboard_table(record))
+
+
+def _leaderboard_table(record: dict[str, Any]) -> str:
+    if not record.get("leaderboard"):
+        return ""
+    cells = "".join(
+        f"<tr><td>{html.escape(row['model'])}{' (kept)' if row['kept'] else ''}</td><td>{row['score']:.4f}</td>"
+        f"<td>{'' if row['spread'] is None else format(row['spread'], '.4f')}</td>"
+        f"<td>{'' if row['seconds'] is None else format(row['seconds'], '.1f')}</td></tr>"
+        for row in record["leaderboard"])
+    return (f"<table><tr><th>model</th><th>{html.escape(record['metric'])}</th><th>± over folds</th>"
+            f"<th>seconds</th></tr>{cells}</table>")
 
 
 def _page(targets: list[tuple[str, ReportData]], key: str, sections: list[str]) -> str:

@@ -200,6 +200,12 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     metrics = json.loads(Path("reports/metrics.json").read_text())
     assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {"mlp", "hgb", "blend"}
     assert metrics["score"] == pytest.approx(max(metrics["candidates"].values()), rel=1e-5)
+    board = metrics["leaderboard"]  # best first, the kept one marked, with its spread over folds and its time
+    assert [row["score"] for row in board] == sorted((row["score"] for row in board), reverse=True)
+    assert board[0]["kept"] and sum(row["kept"] for row in board) == 1
+    assert all(row["spread"] >= 0 and row["seconds"] > 0 for row in board)
+    assert "leaderboard" in first.stdout and "accuracy (out of fold)" in first.stdout
+    assert "<th>± over folds</th>" in Path("reports/index.html").read_text()
     assert Path("reports/roc.png").exists() and Path("reports/feature_importance.png").exists()
     pred = invoke("predict", *QUICK, "--out", "submissions/sub.csv")
     assert pred.code == 0, pred.output
@@ -337,4 +343,5 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
     assert out["importance_columns"][int(np.argmax(out["importance_mean"]))] in ("Sex", "Name")
     again = train(x, y, idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=2, batch_size=32), task=task,
                   schema=schema, folds=idx["folds"])
-    assert set(again) == set(model) and all(np.array_equal(again[k], model[k]) for k in model)  # the same seed
+    assert set(again) == set(model)  # the same seed, the same models (only the time they took differs)
+    assert all(np.array_equal(again[k], model[k]) for k in model if k != "candidate_seconds")

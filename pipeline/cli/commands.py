@@ -415,6 +415,9 @@ def _print_metrics(runner: Runner) -> None:
     for name, value in record.get("targets", {}).items():
         summary.add_row(f"target {name}: {record['per_target'][name]['metric']}", f"{value:.4f}")
     out.print(summary)
+    for name, part in [("", record), *((f"{n}: ", r) for n, r in record.get("per_target", {}).items())]:
+        if part.get("leaderboard"):
+            out.print(_leaderboard(name, part))
     classes = [str(c) for c in record.get("classes", [])]
     if classes and len(classes) <= 30:
         matrix = Table("true \\ predicted", *classes, "recall", title="confusion matrix")
@@ -422,6 +425,18 @@ def _print_metrics(runner: Runner) -> None:
             matrix.add_row(name, *(str(v) for v in row), f"{record['recall'][name]:.3f}")
         out.print(matrix)
     out.print(f"[dim]saved {runner.exported('validate')}[/]")
+
+
+def _leaderboard(name: str, record: dict[str, Any]) -> Table:
+    """The candidate models, best first, as metrics.json's `leaderboard` records them."""
+    folds = any(row["spread"] is not None for row in record["leaderboard"])
+    board = Table("model", f"{record['metric']} ({'out of fold' if folds else 'validation'})", "± over folds",
+                  "seconds", title=f"{name}leaderboard", caption="* kept")
+    for row in record["leaderboard"]:
+        board.add_row(row["model"] + (" *" if row["kept"] else ""), f"{row['score']:.4f}",
+                      "" if row["spread"] is None else f"{row['spread']:.4f}",
+                      "" if row["seconds"] is None else f"{row['seconds']:.1f}", style="bold" if row["kept"] else None)
+    return board
 
 
 def main() -> None:

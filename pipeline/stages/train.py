@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -192,15 +194,19 @@ def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, splits: list[
     the one that scores the task's metric best on the rows they did not train on (`truth`),
     or their best-weighted blend when it beats both (the network on a tie, then boosting)."""
     task = plan.task
-    results, predictions = {}, {}
+    results, predictions, seconds = {}, {}, {}
     for arch in (models.TABLE_NET, "hgb"):
+        started = time.perf_counter()
         results[arch] = _fit(arch, x, y, splits, n_classes, dataclasses.replace(params, model=arch), plan,
                              checkpoints, bagged)
+        seconds[arch] = time.perf_counter() - started
         predictions[arch] = _held_out(results[arch], x, splits[0][1])
         results[arch].pop("oof", None)  # kept once, for what is kept
+    seconds[models.BLEND] = sum(seconds.values())
+    folds = [held for _, held in splits] if bagged else [np.arange(len(truth))]  # positions in `truth`
 
-    def score(p: np.ndarray) -> float:
-        return task.score(truth, task.decode_target(p[:, 0]) if task.regression else p)
+    def score(p: np.ndarray, rows: np.ndarray | slice = slice(None)) -> float:
+        return task.score(truth[rows], task.decode_target(p[rows, 0]) if task.regression else p[rows])
 
     scores = {name: score(p) for name, p in predictions.items()}
     blends = {w: score(w * predictions[models.TABLE_NET] + (1 - w) * predictions["hgb"]) for w in BLEND_WEIGHTS}
@@ -214,15 +220,23 @@ def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, splits: list[
         network = results[models.TABLE_NET]  # its history and epochs are the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
                 **models.blend(results, {models.TABLE_NET: weight, "hgb": 1 - weight})}
-        predictions[chosen] = weight * predictions[models.TABLE_NET] + (1 - weight) * predictions["hgb"]
     else:
         kept = results[chosen]
+    predictions[models.BLEND] = weight * predictions[models.TABLE_NET] + (1 - weight) * predictions["hgb"]
     if bagged:
         kept["oof"] = predictions[chosen].astype(np.float32)
+    with warnings.catch_warnings():  # a fold whose score is NaN (one class in it) is left out of the spread
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = [np.nanstd([score(predictions[name], rows) for rows in folds]) if len(folds) > 1 else np.nan
+                  for name in scores]
     return {
         **kept,
         "images_trained": np.array(sum(int(r["images_trained"]) for r in results.values())),
+        # the leaderboard: each candidate's score on the rows it did not train on, its spread over
+        # the folds (a standard deviation) and its training seconds
         "candidates": np.array(list(scores)),
         "candidate_scores": np.array(list(scores.values())),
+        "candidate_spread": np.array(spread),
+        "candidate_seconds": np.array([seconds[name] for name in scores]),
         "metric": np.array(task.metric),
     }

@@ -16,6 +16,7 @@ from sklearn import metrics as sk
 from pipeline import models
 from pipeline.task import Task
 
+LEADERBOARD = ("candidates", "candidate_scores", "candidate_spread", "candidate_seconds")
 MAX_IMPORTANCE_COLUMNS = 200  # beyond this, permuting each column costs more than the report is worth
 IMPORTANCE_REPEATS = 3
 IMPORTANCE_ROWS = 2000  # validation rows the permutations are scored on, at most
@@ -54,8 +55,8 @@ def validate(
         result["positive"] = np.array(task.positive)
     if cuts is not None:
         result["cuts"] = cuts
-    if "candidates" in model:  # a table's models, each scored on these rows by train
-        result.update(candidates=model["candidates"], candidate_scores=model["candidate_scores"])
+    if "candidates" in model:  # a table's models, each scored on these rows by train: the leaderboard
+        result.update({k: model[k] for k in LEADERBOARD if k in model}, kept=model["arch"])
     if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
         # a bagged model's fold-0 model on fold 0's rows (the validation rows), which it never saw
         judged = models.first_member(model) if "oof" in model else model
