@@ -1,12 +1,16 @@
-"""Train: fit the model(s) on the split and return them as cache arrays (see models.to_arrays).
+"""Train: fit the model(s) on the split or folds and return them as cache arrays (see
+models.to_arrays).
 
-Images get the augmented CNN. Tables get both the network for tables (pipeline.tabular) and
-scikit-learn's HistGradientBoosting, and the train stage keeps whichever scores the task's
-metric best on validation: either alone, or a weighted average of the two when that scores
-better still.
-Boosting is always refit on train + val for the iterations validation chose (seconds).
+Images get the augmented CNN, on one held-out split. Tables get both the network for tables
+(pipeline.tabular) and scikit-learn's HistGradientBoosting, each trained once per fold (each
+fold's model stops early on its own fold and predicts the rows it never trained on, `oof`),
+and the train stage keeps whichever scores the task's metric best on those out-of-fold
+predictions of every row: either alone, or a weighted average of the two when that scores
+better still; with the score of each, its spread over the folds and its seconds (the
+leaderboard). A model predicts test rows as the mean of its fold models. On one held-out
+split instead, boosting is refit on train + val for the iterations validation chose.
 Metrics whose labels need cut points (binary F1's threshold, qwk's cuts; pipeline.task) get
-them fitted to the kept model on validation, stored with it as `cuts`.
+them fitted to the kept model on the rows it is judged on, stored with it as `cuts`.
 Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
 preset) fixes; under the default preset an image network instead holds its peak rate until
 validation converges and then decays (pipeline.training.schedule), the preset's epochs (or
