@@ -149,7 +149,9 @@ class Task:
         if self.needs_cuts and cuts is None:
             cuts = self.fit_cuts(truth, predicted)
         if m == "qwk":
-            return _kappa(truth, self.decide(predicted, cuts))
+            from pipeline.cuts import kappa
+
+            return kappa(truth, self.decide(predicted, cuts))
         labels = np.arange(predicted.shape[1])
         predicted = np.clip(np.asarray(predicted, dtype=np.float64), 1e-7, 1)
         predicted /= predicted.sum(axis=1, keepdims=True)  # float32 sums drift from 1
@@ -194,11 +196,13 @@ class Task:
         coordinate search from the midpoints."""
         import numpy as np
 
+        from pipeline.cuts import f1_threshold, kappa_cuts
+
         if not self.needs_cuts:
             return np.zeros(0)
         if self.metric == "f1":
-            return np.array([_f1_threshold(np.asarray(truth), np.asarray(predicted, dtype=np.float64)[:, 1])])
-        return _kappa_cuts(np.asarray(truth), np.asarray(predicted, dtype=np.float64).reshape(-1))
+            return np.array([f1_threshold(np.asarray(truth), np.asarray(predicted, dtype=np.float64)[:, 1])])
+        return kappa_cuts(np.asarray(truth), np.asarray(predicted, dtype=np.float64).reshape(-1))
 
     def better(self, a: float, b: float) -> bool:
         """Whether score `a` beats score `b` under this metric (NaN never wins)."""
@@ -207,49 +211,6 @@ class Task:
         if math.isnan(b):
             return True
         return a < b if self.metric in LOWER_IS_BETTER else a > b
-
-
-def _kappa(truth: np.ndarray, chosen: np.ndarray) -> float:
-    from sklearn.metrics import cohen_kappa_score
-
-    value = cohen_kappa_score(truth, chosen, weights="quadratic")
-    return 0.0 if math.isnan(value) else float(value)  # NaN: every row in one class
-
-
-def _f1_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
-    """The probability of the positive class (code 1) from which predicting it maximises F1."""
-    import numpy as np
-    from sklearn.metrics import precision_recall_curve
-
-    precision, recall, thresholds = precision_recall_curve(truth, probability)
-    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
-
-
-QWK_ROUNDS = 3
-QWK_CANDIDATES = 64  # values tried for each cut, per round: quantiles of the predictions between its neighbours
-
-
-def _kappa_cuts(truth: np.ndarray, values: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    n_classes = int(truth.max()) + 1
-    cuts = np.arange(n_classes - 1) + 0.5
-    best = _kappa(truth, np.searchsorted(cuts, values, side="right"))
-    for _ in range(QWK_ROUNDS):
-        for j in range(len(cuts)):
-            low = cuts[j - 1] if j else -np.inf
-            high = cuts[j + 1] if j + 1 < len(cuts) else np.inf
-            inside = values[(values > low) & (values < high)]
-            if not len(inside):
-                continue
-            for candidate in np.unique(np.quantile(inside, np.linspace(0, 1, QWK_CANDIDATES))):
-                trial = cuts.copy()
-                trial[j] = candidate
-                score = _kappa(truth, np.searchsorted(trial, values, side="right"))
-                if score > best:
-                    best, cuts = score, trial
-    return cuts
 
 
 def positive_class(classes: np.ndarray, counts: np.ndarray, requested: str, column: str,
@@ -350,8 +311,8 @@ def choose_output(kind: str, metric: str, sample_output: str, sample_k: int = 1)
         if k and sample_output in ("", "ranked") and (not sample_output or sample_k == k):
             return "ranked"
         held = f"{sample_k} labels per row (MAP@{sample_k})" if sample_output == "ranked" else _HOLDS[sample_output]
-        raise PipelineError(f"--metric {metric} scores {f'{k} labels per row' if k else _SCORES.get(metric, 'labels')}, "
-                            f"but sample_submission.csv holds {held}; drop --metric, or use the competition's sample")
+        raise PipelineError(f"--metric {metric} does not score what sample_submission.csv holds, {held}; drop "
+                            f"--metric, or use the competition's sample")
     scores_labels = metric in LABEL_METRICS
     if sample_output == "label" and not scores_labels:
         raise PipelineError(f"--metric {metric} scores probabilities, but sample_submission.csv holds labels; "
@@ -364,7 +325,6 @@ def choose_output(kind: str, metric: str, sample_output: str, sample_k: int = 1)
 
 
 _HOLDS = {"label": "one label per row", "probability": "a probability", "probabilities": "one probability per class"}
-_SCORES = {"auc": "probabilities", "logloss": "probabilities"}
 
 
 def _skew(y: np.ndarray) -> float:
