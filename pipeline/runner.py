@@ -283,7 +283,14 @@ class Runner:
     def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         first = targets.views(inputs["ingest"])[0]  # several targets share one split, stratified by the first
         tabular = not inputs["preprocess"]["image_shape"].size
-        return _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first), tabular)
+        result = _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first), tabular)
+        if "folds" in result:
+            k = int(result["folds"].max()) + 1
+            self.report.info(f"{k} stratified folds of about {len(result['val_idx'])} rows: every model trains {k} "
+                             f"times and is judged on the rows it did not train on (--folds 1 for one split)")
+        elif tabular:
+            self.report.info(f"one held-out split of {len(result['val_idx'])} rows (--folds 5 for five folds)")
+        return result
 
     def _per_target(self, ingested: dict[str, np.ndarray], *results: dict[str, np.ndarray],
                     saying: str = "") -> Iterator[tuple[int, Target, dict[str, np.ndarray], list[dict[str, np.ndarray]]]]:

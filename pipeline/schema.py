@@ -162,6 +162,14 @@ def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) 
                 if stamps.dt.minute.nunique() > 1:
                     with_minute.append(column)
             _note_non_dates(series, stamps.index, column, name, notes, date_format)
+            parts = ["year, month, day, day of week, day of year", *(("hour",) if column in with_time else ()),
+                     *(("minute",) if column in with_minute else ()), "days since 1970"]
+            swapped = _day_first_swapped(series.dropna().astype(str), date_format)
+            utc = column in with_time and (date_format == ISO or "%z" in date_format)
+            notes.append(f"{name}: column {column!r} holds dates ({'ISO 8601' if date_format == ISO else date_format}"
+                         f"{', times in UTC' if utc else ''}); its {', '.join(parts)} become features"
+                         + (f"; read as {date_format}, though {swapped} fits them too: write the dates as "
+                            f"YYYY-MM-DD to be sure" if swapped else ""))
     if ids:
         notes.append(f"{name}: column {ids[0]!r}{_more(ids)} looks like row ids; not used as a feature")
     if texts:
@@ -273,6 +281,17 @@ def _date_format(text: pd.Series) -> str:
         if parsed > share:
             best, share = guess, parsed
     return best if share >= MOSTLY_NUMBERS else ""
+
+
+def _day_first_swapped(text: pd.Series, date_format: str) -> str:
+    """`date_format` with day and month the other way round, when that reads as many of the
+    column's first values as dates (01/02/2013: January 2 or February 1); else ""."""
+    if "%d" not in date_format or "%m" not in date_format:
+        return ""
+    swapped = date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    values = text.str.strip().drop_duplicates().head(DATE_SAMPLE)
+    fits = _dates(values, swapped).notna().mean() >= _dates(values, date_format).notna().mean()
+    return swapped if fits else ""
 
 
 def _as_text(series: pd.Series) -> pd.Series:

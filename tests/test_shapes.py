@@ -130,6 +130,19 @@ def test_every_common_timestamp_is_a_date_with_its_hour(cells: list[str], hour: 
     assert np.isfinite(days).all() and (days > 15000).all()  # days since 1970: these are 2013 to 2021
 
 
+def test_each_date_column_is_named_with_its_format_and_a_day_month_doubt_is_said() -> None:
+    n = 40
+    train_df = pd.DataFrame({"when": (["01/02/2013", "03/04/2013"] * n)[:n],
+                             "stamp": (["2015-06-01T10:23:13Z", "2015-06-02T11:05:00Z"] * n)[:n],
+                             "target": np.arange(n) % 2})
+    notes = ingest(train_df, train_df.drop(columns="target"), IngestParams())["notes"].tolist()
+    assert ("train.csv: column 'when' holds dates (%m/%d/%Y); its year, month, day, day of week, day of year, days "
+            "since 1970 become features; read as %m/%d/%Y, though %d/%m/%Y fits them too: write the dates as "
+            "YYYY-MM-DD to be sure") in notes
+    assert ("train.csv: column 'stamp' holds dates (ISO 8601, times in UTC); its year, month, day, day of week, day "
+            "of year, hour, minute, days since 1970 become features") in notes
+
+
 def test_labels_that_look_like_numbers_with_dashes_stay_categories() -> None:
     train_df = pd.DataFrame({"kind": ["14-35-14", "10-26-26", "28-28", "17-17-17"] * 10, "target": [0, 1] * 20})
     out = ingest(train_df, train_df.drop(columns="target"), IngestParams())

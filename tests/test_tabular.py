@@ -195,6 +195,7 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     first = invoke("run-all", *QUICK)
     assert first.code == 0, first.output
     assert "fold 5/5 gradient boosting" in first.output and "200 held-out rows" in first.output  # every row, out of fold
+    assert "5 stratified folds of about 40 rows: every model trains 5 times" in first.output
     assert "task: binary, scored by accuracy; the submission holds labels" in first.output
     assert "'Name' is free text" in first.output and "kept " in first.output
     metrics = json.loads(Path("reports/metrics.json").read_text())
