@@ -86,7 +86,8 @@ def train(
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     arch = models.resolve(params.model, x.shape[1:], PRESETS[params.preset].image_model)
     spec = None
-    held = np.arange(len(y)) if folds is not None else val_idx  # the rows a model is judged on
+    bagged = folds is not None
+    held = np.arange(len(y)) if bagged else val_idx  # the rows a model is judged on
     truth = y[held]  # class codes, or the target in its own units
     if task.learns_numbers:
         y = task.encode_target(y).astype(np.float32)
@@ -98,9 +99,9 @@ def train(
     plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
     splits = _splits(train_idx, val_idx, folds)
     if arch != "tabular":
-        result = _fit(arch, x, y, splits, n_classes, params, plan, checkpoints, bagged=folds is not None)
+        result = _fit(arch, x, y, splits, n_classes, params, plan, checkpoints, bagged)
     else:
-        result = _best_tabular(x, y, truth, splits, n_classes, params, plan, checkpoints, bagged=folds is not None)
+        result = _best_tabular(x, y, truth, splits, n_classes, params, plan, checkpoints, bagged)
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
         result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx))
     return result
