@@ -52,7 +52,7 @@ def machine() -> str:
 def tf_kernels() -> str:
     """The convolution kernels TensorFlow runs in this process (once imported): oneDNN's, or
     Eigen's, TensorFlow's own choice on a CPU without VNNI, AVX512-BF16 or AMX unless
-    TF_ENABLE_ONEDNN_OPTS=1. The pipeline sets it (pipeline.models.load_keras); a notebook
+    TF_ENABLE_ONEDNN_OPTS=1. The pipeline sets it (pipeline.keras_env.load_keras); a notebook
     does not."""
     from tensorflow.python.util import _pywrap_util_port  # TensorFlow exposes no public check
 

@@ -60,12 +60,12 @@ def main() -> None:
     print("training the default CNN for one epoch (once; cached in the work folder)", flush=True)
     subprocess.run([*PIPELINE, "run-all", "--quiet"], check=True, stdout=subprocess.DEVNULL)
 
-    from pipeline import models
+    from pipeline.keras_env import INFERENCE_BATCH, load_keras
     from pipeline.config import load_config
     from pipeline.runner import Runner
     from pipeline.outputs import write_submission
 
-    keras = models.load_keras()
+    keras = load_keras()
     config = load_config()
     cached = config.processed_dir / "predict.npz"
 
@@ -73,7 +73,7 @@ def main() -> None:
         x = (pd.read_csv(raw / "test.csv", dtype=np.uint8).to_numpy(np.float32) / 255).reshape(-1, 28, 28, 1)
         started = time.perf_counter()  # reading the CSV is ingest's work, not predict's
         model = keras.models.load_model("models/model.keras")
-        labels = model.predict(x, batch_size=models.INFERENCE_BATCH, verbose=0).argmax(axis=1)
+        labels = model.predict(x, batch_size=INFERENCE_BATCH, verbose=0).argmax(axis=1)
         pd.DataFrame({"ImageId": np.arange(1, len(x) + 1), "Label": labels}).to_csv("bare.csv", index=False)
         return time.perf_counter() - started
 

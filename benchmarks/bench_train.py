@@ -65,12 +65,14 @@ def main() -> None:
     parser.add_argument("--threads", default="", help="INTRA,INTER: TensorFlow's op thread pools (default: its own)")
     args = parser.parse_args()
 
-    from pipeline import models
+    from pipeline import learners
+    from pipeline.keras_env import load_keras
+    from pipeline.learners.cnn import CNN_BLOCKS, cnn as default_cnn
     from pipeline.config import TrainParams
     from pipeline.stages.train import train
     from pipeline.training.precision import training_precision
 
-    keras = models.load_keras()
+    keras = load_keras()
     import tensorflow as tf
 
     if args.threads:  # before TensorFlow runs its first op
@@ -95,8 +97,8 @@ def main() -> None:
         if not batch_norm:  # the same network with every batch norm an identity, to time what they cost
             keras.layers.BatchNormalization = lambda **_: keras.layers.Identity()
         try:
-            model = (models._cnn((28, 28, 1), n_classes, strength, **cnn) if cnn
-                     else models.build(arch, (28, 28, 1), n_classes, strength, precision))
+            model = (default_cnn((28, 28, 1), n_classes, strength, **cnn) if cnn
+                     else learners.get(arch).build((28, 28, 1), n_classes, strength, precision))
         finally:
             keras.layers.BatchNormalization = normalization
             keras.mixed_precision.set_global_policy("float32")
@@ -121,11 +123,11 @@ def main() -> None:
         f"pipeline default CNN ({shipped}), tf.data, batch 128": (pipeline_cnn, batches(128), {}),
         "  lever: float32 throughout": (lambda: pipeline_cnn(precision="float32"), batches(128), {}),
         "  lever: 32-filter first conv (the previous default), not 16":
-            (lambda: pipeline_cnn(blocks=((32, False), *models.CNN_BLOCKS[1:])), batches(128), {}),
+            (lambda: pipeline_cnn(blocks=((32, False), *CNN_BLOCKS[1:])), batches(128), {}),
         "  lever: one conv at full resolution, two at half":
             (lambda: pipeline_cnn(blocks=((32, True), (64, False), (64, True))), batches(128), {}),
         "  lever: a 128-filter conv added at 7 pixels":
-            (lambda: pipeline_cnn(blocks=(*models.CNN_BLOCKS, (128, False))), batches(128), {}),
+            (lambda: pipeline_cnn(blocks=(*CNN_BLOCKS, (128, False))), batches(128), {}),
         "  lever: pooling after batch norm and ReLU, not before":
             (lambda: pipeline_cnn(pool_last=True), batches(128), {}),
         "  lever: numpy arrays handed to fit (batch 128)": (pipeline_cnn, x, {"y": y, "batch_size": 128}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.models import load_keras
+from pipeline.keras_env import load_keras
 from pipeline.training import batchnorm
 
 

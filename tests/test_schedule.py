@@ -12,7 +12,7 @@ import pytest
 from conftest import digit_frames
 from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
 from pipeline.presets import CONVERGE_MAX_EPOCHS
-from pipeline.models import load_keras
+from pipeline.keras_env import load_keras
 from pipeline.stages.ingest import ingest
 from pipeline.stages.preprocess import preprocess
 from pipeline.stages.split import split

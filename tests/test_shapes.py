@@ -18,6 +18,7 @@ from conftest import write_competition
 from pipeline import tabular
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.errors import PipelineError
+from pipeline.learners import get
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
@@ -342,6 +343,6 @@ def test_mae_is_what_boosting_and_the_network_minimise() -> None:
         assert pickle.loads(model["member0_pickle"].tobytes()).loss == boosting_loss
         schema = Schema.from_arrays(data)
         spec = tabular.spec(schema.feature_names, schema.feature_kinds, {}, data["X"], data["y"])
-        net, _, _ = fit_keras("mlp", data["X"], data["y"].astype(np.float32), idx["train_idx"], None, 1,
+        net, _, _ = fit_keras(get("mlp").build, data["X"], data["y"].astype(np.float32), idx["train_idx"], None, 1,
                               TrainParams(batch_size=64), 0.0, 0, Plan(1, None, None, None, task=task, spec=spec))
         assert net.loss == network_loss

@@ -15,7 +15,9 @@ import pytest
 from conftest import digit_frames
 from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
 from pipeline.presets import PRESETS
-from pipeline.models import TTA_VIEWS, augmentation_strength, export, load_keras, predict_proba
+from pipeline.keras_env import load_keras
+from pipeline.learners.cnn import TTA_VIEWS, augmentation_strength
+from pipeline.models import export, predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest
 from pipeline.stages.predict import predict
@@ -352,7 +354,7 @@ def test_networks_train_on_onednn_kernels_unless_the_user_turns_them_off(setting
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     if setting is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = setting
-    probe = ("from pipeline.models import load_keras; load_keras(); "
+    probe = ("from pipeline.keras_env import load_keras; load_keras(); "
              "from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())")
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split()[-1] == str(on)

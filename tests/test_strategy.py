@@ -28,9 +28,11 @@ FAST = ["--epochs", "1", "--batch-size", "32"]
 
 TWO_CPUS = textwrap.dedent("""
     import json
-    from pipeline import models
+    from pipeline import learners, models
+    from pipeline.keras_env import load_keras
+    from pipeline.learners.base import KerasLearner
 
-    models.load_keras()  # TensorFlow's start-up lines stay hidden
+    load_keras()  # TensorFlow's start-up lines stay hidden
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -44,16 +46,19 @@ TWO_CPUS = textwrap.dedent("""
     from pipeline.stages.train import train
 
 
-    def dense(input_shape, n_classes, augment):
+    class Dense(KerasLearner):
         # batch norm but no dropout or augmentation, whose random draws differ per replica
-        keras = models.load_keras()
-        inputs = keras.Input(input_shape)
-        hidden = keras.layers.Dense(32, use_bias=False)(keras.layers.Flatten()(inputs))
-        hidden = keras.layers.Activation("relu")(keras.layers.BatchNormalization(momentum=0.5)(hidden))
-        return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+        name, image = "dense", True
+
+        def build(self, input_shape, n_classes, augment=0.0, precision="float32", spec=None):
+            keras = load_keras()
+            inputs = keras.Input(input_shape)
+            hidden = keras.layers.Dense(32, use_bias=False)(keras.layers.Flatten()(inputs))
+            hidden = keras.layers.Activation("relu")(keras.layers.BatchNormalization(momentum=0.5)(hidden))
+            return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
 
 
-    models.BUILDERS["dense"] = dense
+    learners.REGISTRY["dense"] = Dense()
     train_df, _ = digit_frames(n_train=300, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     x = preprocess(data["X"], data["X_test"], PreprocessParams())["x"]

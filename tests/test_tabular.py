@@ -14,7 +14,7 @@ import pytest
 from conftest import write_competition
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.errors import PipelineError
-from pipeline.models import from_arrays
+from pipeline.learners import get
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
@@ -267,7 +267,7 @@ def test_a_house_prices_regression_predicts_prices_and_the_model_takes_raw_colum
     import tensorflow as tf
 
     from pipeline import tabular
-    from pipeline.models import load_keras
+    from pipeline.keras_env import load_keras
 
     keras = load_keras()
     model = keras.models.load_model("models/model.keras", custom_objects=tabular.custom_objects())
@@ -332,7 +332,7 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
     assert str(model["arch"]) == max(scores, key=scores.get) and model["oof"].shape == (300, 2)
     # boosting's five fold models, and each row's prediction is from the one that did not train on it
     boosting = model if str(model["arch"]) == "hgb" else {k[4:]: v for k, v in model.items() if k.startswith("hgb/")}
-    nets = from_arrays(boosting)
+    nets = get("hgb").nets(boosting)
     assert len(nets) == 5 and not any(k.startswith("refit") for k in boosting)
     fold = idx["folds"] == 3
     held_out = nets[3].predict_proba(x[fold])

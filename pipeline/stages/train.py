@@ -1,16 +1,16 @@
-"""Train: fit the model(s) on the split or folds and return them as cache arrays (see
-models.to_arrays).
+"""Train: fit the learners (pipeline.learners) a task and its data get on the split or folds,
+and return the kept model as cache arrays (see pipeline.models.to_arrays).
 
-Images get the augmented CNN, on one held-out split. Tables get both the network for tables
-(pipeline.tabular) and scikit-learn's HistGradientBoosting, each trained once per fold (each
-fold's model stops early on its own fold and predicts the rows it never trained on, `oof`),
-and the train stage keeps whichever scores the task's metric best on those out-of-fold
-predictions of every row: either alone, or a weighted average of the two when that scores
-better still; with the score of each, its spread over the folds and its seconds (the
-leaderboard). A model predicts test rows as the mean of its fold models. On one held-out
-split instead, boosting is refit on train + val for the iterations validation chose.
-Metrics whose labels need cut points (binary F1's threshold, qwk's cuts; pipeline.task) get
-them fitted to the kept model on the rows it is judged on, stored with it as `cuts`.
+Images get the augmented CNN, on one held-out split. Tables get every table learner (the
+network for tables and gradient boosting), each trained once per fold: each fold's model stops
+early on its own fold and predicts the rows it never trained on (`oof`), and the learners are
+then blended on those out-of-fold predictions of every row by greedy ensemble selection
+(pipeline.learners.blend); the stage keeps the blend when it scores the task's metric better
+than the best learner alone, else that learner; with the score of each, its spread over the
+folds and its seconds (the leaderboard). A model predicts test rows as the mean of its fold
+models. On one held-out split instead, boosting is refit on train + val for the iterations
+validation chose. Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
+pipeline.cuts) get them fitted to the kept model on the rows it is judged on, stored as `cuts`.
 Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
 preset) fixes; under the default preset an image network instead holds its peak rate until
 validation converges and then decays (pipeline.training.schedule), the preset's epochs (or
@@ -18,8 +18,9 @@ validation converges and then decays (pipeline.training.schedule), the preset's 
 ensemble trains several seeds and averages their outputs; --refit retrains each on train +
 val for the epoch count validation chose. Keras networks train under a tf.distribute strategy
 (--strategy), with the user's batch size as the global batch split across the replicas.
-How each network is fitted lives in pipeline.training; this module keeps the member/refit
-loop and the choice between models. TensorFlow is imported inside the functions.
+How each learner fits lives in pipeline.learners and pipeline.training; this module keeps the
+member/fold/refit loop and the choice between learners. TensorFlow is imported inside the
+functions.
 """
 
 from __future__ import annotations
@@ -33,22 +34,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline import models, tabular
+from pipeline import learners, models, tabular
 from pipeline.errors import PipelineError
+from pipeline.learners.blend import Blend, blend, select
+from pipeline.learners.cnn import augmentation_strength
 from pipeline.parse import parse_duration
 from pipeline.presets import PRESETS
 from pipeline.schema import NUMERIC, Schema
 from pipeline.task import Task
-from pipeline.training.boosting import fit_hgb
 from pipeline.training.distribute import distribution
-from pipeline.training.keras_fit import fit_keras, resumable
 from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
 from pipeline.training.precision import training_precision
 
 if TYPE_CHECKING:
     from pipeline.config import TrainParams
 
-BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # of the network, in the blends tried
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
 
 
@@ -84,7 +84,7 @@ def train(
     """
     if tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
-    arch = models.resolve(params.model, x.shape[1:], PRESETS[params.preset].image_model)
+    fitted = learners.chosen(params.model, x.ndim == 4, PRESETS[params.preset].image_model)
     spec = None
     bagged = folds is not None
     held = np.arange(len(y)) if bagged else val_idx  # the rows a model is judged on
@@ -92,16 +92,16 @@ def train(
     if task.learns_numbers:
         y = task.encode_target(y).astype(np.float32)
         n_classes = 1
-    if x.ndim == 2 or arch in (models.TABLE_NET, "hgb"):  # a table, or images taken as one
+    if not all(learners.get(name).image for name in fitted):  # a table, or images taken as one
         flat = x.reshape(len(x), -1)
         names, kinds, vocabularies = _columns(schema, flat.shape[1])
         spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None)
     plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
     splits = _splits(train_idx, val_idx, folds)
-    if arch != "tabular":
-        result = _fit(arch, x, y, splits, n_classes, params, plan, checkpoints, bagged)
+    if len(fitted) == 1:
+        result = _fit(fitted[0], x, y, splits, n_classes, params, plan, checkpoints, bagged)
     else:
-        result = _best_tabular(x, y, truth, splits, n_classes, params, plan, checkpoints, bagged)
+        result = _ensemble(fitted, x, y, truth, splits, n_classes, params, plan, checkpoints, bagged)
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
         result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx))
     return result
@@ -128,17 +128,17 @@ def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[st
 
 def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int,
          params: TrainParams, base: Plan, checkpoints: Path | None, bagged: bool = False) -> dict[str, np.ndarray]:
-    """One kind of model: the ensemble's members on the one split, then their refits; or,
+    """One learner's models: the ensemble's members on the one split, then their refits; or,
     `bagged`, a member per fold of `splits` and every row's prediction from the member that
     did not train on it (`oof`)."""
     train_idx, val_idx = splits[0]
     preset = PRESETS[params.preset]
-    boosting = arch == "hgb"
+    learner = learners.get(arch)
     # first: a multi-worker strategy must exist before TensorFlow runs any op
-    strategy, strategy_name = distribution(params.strategy) if not boosting else (None, "one")
+    strategy, strategy_name = distribution(params.strategy) if learner.keras else (None, "one")
     params = dataclasses.replace(params, precision=training_precision(params.precision, arch))
     # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
-    converging = preset.converge and not params.epochs and base.spec is None
+    converging = preset.converge and not params.epochs and learner.image
     n_members = len(splits) if bagged else params.ensemble or preset.members(len(train_idx), converging)
     kind = "fold" if bagged else "net"
     splits = splits if bagged else splits * n_members
@@ -155,29 +155,31 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
         spec=base.spec,
         converging=converging,
     )
-    augment = models.augmentation_strength(len(train_idx)) if base.spec is None else 0.0
-    fit = resumable(fit_hgb, None) if boosting else resumable(fit_keras, checkpoints)
+    augment = augmentation_strength(len(train_idx)) if learner.image else 0.0
+
+    def job(name: str, m: int, epochs: int | None = None) -> learners.Job:
+        return learners.Job(n_classes, params, augment, params.seed + m,
+                            plan.labelled(label(name, m, n_members), epochs=epochs, name=f"{name}{m}"),
+                            f"{name}{m}", checkpoints if learner.keras else None)
+
     members, histories, best_epochs = [], [], []
     for m, (fit_idx, stop_idx) in enumerate(splits):
-        net, history, best = fit(arch, x, y, fit_idx, stop_idx, n_classes, params, augment,
-                                 params.seed + m, plan.labelled(label(kind, m, n_members), name=f"{kind}{m}"),
-                                 f"{kind}{m}")
+        net, history, best = learner.fit(x, y, fit_idx, stop_idx, job(kind, m))
         members.append(net)
         histories.append(history)
         best_epochs.append(best)
     images = sum(len(fit_idx) * len(h.get("loss", [])) for (fit_idx, _), h in zip(splits, histories))
     refit, extra = [], {}
+    header = models.to_arrays(arch, x.shape[1:], n_classes, augment, [], [], base.spec)
     if bagged:
-        oof = [models.predict_with(arch, net, x[stop_idx], base.spec) for net, (_, stop_idx) in zip(members, splits)]
+        oof = [learner.predict_one(net, x[stop_idx], header) for net, (_, stop_idx) in zip(members, splits)]
         extra["oof"] = np.zeros((len(y), oof[0].shape[1]), dtype=np.float32)
         for predicted, (_, stop_idx) in zip(oof, splits):
             extra["oof"][stop_idx] = predicted
-    elif params.refit or boosting:  # boosting's refit on all rows takes seconds
+    elif params.refit or not learner.keras:  # an estimator's refit on all rows takes seconds
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, best in enumerate(best_epochs):
-            fixed = plan.labelled(label("refit", m, n_members), epochs=best, name=f"refit{m}")
-            net, refit_history, _ = fit(arch, x, y, everything, None, n_classes, params, augment,
-                                        params.seed + m, fixed, f"refit{m}")
+            net, refit_history, _ = learner.fit(x, y, everything, None, job("refit", m, epochs=best))
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
@@ -192,42 +194,38 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     }
 
 
-def _best_tabular(x: np.ndarray, y: np.ndarray, truth: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
-                  n_classes: int, params: TrainParams, plan: Plan, checkpoints: Path | None,
-                  bagged: bool) -> dict[str, np.ndarray]:
-    """A table: fit the network and gradient boosting on the same split (or folds), then keep
-    the one that scores the task's metric best on the rows they did not train on (`truth`),
-    or their best-weighted blend when it beats both (the network on a tie, then boosting)."""
+def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.ndarray,
+              splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int, params: TrainParams, plan: Plan,
+              checkpoints: Path | None, bagged: bool) -> dict[str, np.ndarray]:
+    """A table: fit each learner of `names` on the same split (or folds), blend them by greedy
+    ensemble selection on the rows they did not train on (`truth`), and keep the blend when it
+    scores better than the best learner alone, else that learner (the first named on a tie)."""
     task = plan.task
     results, predictions, seconds = {}, {}, {}
-    for arch in (models.TABLE_NET, "hgb"):
+    for arch in names:
         started = time.perf_counter()
         results[arch] = _fit(arch, x, y, splits, n_classes, dataclasses.replace(params, model=arch), plan,
                              checkpoints, bagged)
         seconds[arch] = time.perf_counter() - started
         predictions[arch] = _held_out(results[arch], x, splits[0][1])
         results[arch].pop("oof", None)  # kept once, for what is kept
-    seconds[models.BLEND] = sum(seconds.values())
     folds = [held for _, held in splits] if bagged else [np.arange(len(truth))]  # positions in `truth`
 
     def score(p: np.ndarray, rows: np.ndarray | slice = slice(None)) -> float:
         return task.score(truth[rows], task.decode_target(p[rows, 0]) if task.regression else p[rows])
 
     scores = {name: score(p) for name, p in predictions.items()}
-    blends = {w: score(w * predictions[models.TABLE_NET] + (1 - w) * predictions["hgb"]) for w in BLEND_WEIGHTS}
-    weight = max(BLEND_WEIGHTS, key=lambda w: (0 if np.isnan(blends[w]) else (1 if task.better(1, 0) else -1) * blends[w]))
-    scores[models.BLEND] = blends[weight]
-    chosen = models.TABLE_NET
-    for name in ("hgb", models.BLEND):
-        if task.better(scores[name], scores[chosen]):
-            chosen = name
-    if chosen == models.BLEND:
-        network = results[models.TABLE_NET]  # its history and epochs are the report's
+    weights, scores[Blend.name] = select(predictions, score, task.better)
+    predictions[Blend.name] = sum(w * predictions[name] for name, w in weights.items())
+    seconds[Blend.name] = sum(seconds.values())
+    if len(weights) > 1:
+        chosen = Blend.name
+        network = next((results[n] for n in weights if learners.get(n).keras), {})  # its history is the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
-                **models.blend(results, {models.TABLE_NET: weight, "hgb": 1 - weight})}
+                **blend({n: results[n] for n in weights}, weights)}
     else:
+        chosen = next(iter(weights))
         kept = results[chosen]
-    predictions[models.BLEND] = weight * predictions[models.TABLE_NET] + (1 - weight) * predictions["hgb"]
     if bagged:
         kept["oof"] = predictions[chosen].astype(np.float32)
     with warnings.catch_warnings():  # a fold whose score is NaN (one class in it) is left out of the spread

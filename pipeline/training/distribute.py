@@ -10,8 +10,8 @@ import json
 import os
 from typing import Any
 
-from pipeline import models
 from pipeline.errors import PipelineError
+from pipeline.keras_env import load_keras
 
 TF_CONFIG_SHAPE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                    '"task": {"type": "worker", "index": 0}}')
@@ -28,7 +28,7 @@ def distribution(name: str) -> tuple[Any, str]:
     collective ops, which a process can do only once and only before it runs any op."""
     if name == "multi-worker":
         _check_tf_config(os.environ.get("TF_CONFIG", ""))
-    models.load_keras()  # TensorFlow's start-up lines stay hidden
+    load_keras()  # TensorFlow's start-up lines stay hidden
     import tensorflow as tf
 
     if name == "auto":

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from pipeline import cache, models
+from pipeline import cache
+from pipeline.keras_env import INFERENCE_BATCH, load_keras
 from pipeline.training import batchnorm
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
@@ -22,6 +23,8 @@ from pipeline.training.schedule import Schedule
 if TYPE_CHECKING:
     from pipeline.config import TrainParams
 
+Build = Callable[..., Any]  # (input shape, outputs, augment, precision, spec) -> an uncompiled network
+
 
 def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[..., Any]:
     """`fit` that keeps each finished network in `checkpoints` (and takes it from there on a
@@ -29,20 +32,20 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
     if checkpoints is None:
         return lambda *args: fit(*args[:-1])
 
-    def fit_or_resume(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
+    def fit_or_resume(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
                       n_classes: int, params: TrainParams, augment: float, seed: int, plan: Plan,
                       name: str) -> tuple[Any, dict[str, list[float]], int]:
         done = checkpoints / f"{name}.npz"
         try:
             meta = cache.read_meta(done)
             if meta is not None:
-                net = models.build(arch, x.shape[1:], n_classes, augment, spec=plan.spec)
+                net = build(x.shape[1:], n_classes, augment, spec=plan.spec)
                 weights = cache.load(done)
                 net.set_weights([weights[k] for k in sorted(weights)])
                 return net, meta["history"], meta["best"]
         except (cache.CorruptCache, ValueError, KeyError):
             pass  # a damaged or foreign file: train this network again
-        net, history, best = fit(arch, x, y, fit_idx, val_idx, n_classes, params, augment, seed, plan,
+        net, history, best = fit(build, x, y, fit_idx, val_idx, n_classes, params, augment, seed, plan,
                                  backup=checkpoints / name)
         cache.save(done, {f"w{i:03d}": w for i, w in enumerate(net.get_weights())},
                    {"history": history, "best": best})
@@ -51,13 +54,13 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
     return fit_or_resume
 
 
-def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
+def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
               n_classes: int, params: TrainParams, augment: float, seed: int,
               plan: Plan, backup: Path | None = None) -> tuple[Any, dict[str, list[float]], int]:
-    """One network; returns it, its history, and the epoch (from 1) whose weights it kept.
+    """One network from `build` (a learner's); returns it, its history, and the epoch (from 1) whose weights it kept.
     With `backup`, Keras' BackupAndRestore saves its state there after every epoch and
     restores it when the folder already holds one."""
-    keras = models.load_keras()
+    keras = load_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
@@ -66,7 +69,7 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
     # global batch of params.batch_size rows between them and all-reduces the gradients
     with (tf.distribute.get_strategy() if plan.strategy is None else plan.strategy).scope():
         distributed = tf.distribute.has_strategy()  # False for the default strategy
-        net = models.build(arch, x.shape[1:], n_classes, augment, params.precision, spec=plan.spec)
+        net = build(x.shape[1:], n_classes, augment, params.precision, spec=plan.spec)
         for layer in net.layers if distributed else []:
             # Batch norm over the global batch, as on one device, rather than over each replica's
             # share: small shares give noisy statistics, and each worker would keep its own
@@ -80,7 +83,7 @@ def fit_keras(arch: str, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_
         )
     validation = stopping = None
     if val_idx is not None:
-        validation = batches(tf, _rows(plan, x, val_idx), y[val_idx], models.INFERENCE_BATCH)
+        validation = batches(tf, _rows(plan, x, val_idx), y[val_idx], INFERENCE_BATCH)
         stopping = early_stopping(keras, plan.epochs, len(val_idx), plan.task.early_stopping_monitor)
     restore = [] if backup is None else [BackupAndRestore(keras, backup)]
     callbacks = [
@@ -121,7 +124,9 @@ def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
     for a fixed count of epochs (short runs, whose networks have not yet learnt the
     augmentation) and for a table's columns, as they are (see pipeline.training.batchnorm)."""
     if plan.spec is None and augment > 0 and plan.converging:
-        return lambda rows: models.augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
+        from pipeline.learners.cnn import augmented
+
+        return lambda rows: augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
     return lambda rows: _rows(plan, x, fit_idx[rows])
 
 

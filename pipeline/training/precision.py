@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from pipeline.models import load_keras
+from pipeline.keras_env import load_keras
 
 
 def training_precision(requested: str, arch: str) -> str:
