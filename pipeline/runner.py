@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import errno
 import importlib
-import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from pipeline import cache, faults, targets
+from pipeline import cache, exports, faults, targets
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.targets import FIELDS, Target
@@ -106,7 +105,6 @@ class Runner:
     def record(self, name: str) -> dict[str, Any]:
         """What the stage's key is made of (stored with its output as `__meta__`)."""
         if name not in self._records:
-            here = Path(__file__).parent
             record: dict[str, Any] = {
                 "stage": name,
                 "code": cache.source_digest(*code_files(name)),
@@ -240,7 +238,7 @@ class Runner:
                 f"cannot write {exc.filename or self.config.processed_dir} ({exc.strerror}); free space "
                 f"or make {self.config.processed_dir} writable"
             ) from None
-        exported = self._export(name, result)  # before the save: a kill in between re-runs the stage
+        exported = exports.export(name, result, self.config)  # before the save: a kill in between re-runs the stage
         meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started,
                 "export": exported}
         try:
@@ -260,7 +258,7 @@ class Runner:
 
     def _run_ingest(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         from pipeline import io
-        from pipeline.stages.ingest import PIXEL
+        from pipeline.frames import PIXEL
 
         paths = self._raw_paths()
         frames = []
@@ -395,30 +393,7 @@ class Runner:
     def predicting(self, done: int, total: int) -> None:
         self.report.progress("predicting", done, total)
 
-    # -- files outside the cache: models/model.keras and reports/metrics.json -----------
-
-    def _export(self, name: str, result: dict[str, np.ndarray]) -> str | None:
-        """Write the stage's file for users, if it has one; returns its path."""
-        try:
-            if name == "train":
-                from pipeline import models
-
-                if targets.TARGETS not in result:
-                    return str(models.export(result, self.config.models_dir))
-                folders = [self.config.models_dir / _folder_name(str(n)) for n in result[targets.TARGETS]]
-                paths = [models.export(view, folder) for view, folder in zip(targets.views(result), folders)]
-                for single in ("model.keras", "model.pkl"):  # a one-target model of before, not these targets'
-                    (self.config.models_dir / single).unlink(missing_ok=True)
-                return str(paths[0])
-            if name == "validate":
-                from pipeline import reports
-
-                path = self.config.reports_dir / "metrics.json"
-                reports.write_metrics(result, path)
-                return str(path)
-        except OSError as exc:
-            raise PipelineError(f"cannot write {exc.filename} ({exc.strerror}); make its folder writable") from None
-        return None
+    # -- files outside the cache: models/model.keras and reports/metrics.json (pipeline.exports)
 
     def validation(self) -> dict[str, Any]:
         """The validated model's metrics, as reports/metrics.json records them (read from there,
@@ -445,11 +420,11 @@ class Runner:
         """Re-create an exported file that was deleted or damaged, from its fresh cache entry."""
         for name in names:
             path = self.exported(name)
-            if path is None or _readable(path):
+            if path is None or exports.readable(path):
                 continue
             if path.exists():
                 self.report.warn(f"{path} is damaged; writing it again")
-            self._export(name, self.outputs(name))
+            exports.export(name, self.outputs(name), self.config)
 
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
@@ -487,30 +462,10 @@ def summaries(found: list[Target]) -> list[str]:
             *(f"  target {t.name!r}: {t.task.description}" for t in found)]
 
 
-def _folder_name(target: str) -> str:
-    """A target's folder under models/: its name, with what a file name cannot hold as `_`."""
-    return re.sub(r"[^\w.-]", "_", target) or "target"
-
-
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:
     """The stage function, imported only when the stage runs (scikit-learn, pandas and
     TensorFlow stay off the cached path)."""
     return getattr(importlib.import_module(f"pipeline.stages.{name}"), name)
-
-
-def _readable(path: Path) -> bool:
-    """Whether an exported file is whole: a .keras model is a zip, metrics a JSON object."""
-    import json
-    import zipfile
-
-    try:
-        if path.suffix == ".keras":
-            return zipfile.is_zipfile(path) and zipfile.ZipFile(path).testzip() is None
-        if path.suffix == ".json":
-            return isinstance(json.loads(path.read_text()), dict)
-        return path.stat().st_size > 0
-    except (OSError, ValueError, zipfile.BadZipFile):
-        return False
 
 
 def _why_stale(stored: dict[str, Any], current: dict[str, Any]) -> str:

@@ -101,8 +101,8 @@ def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) 
     for module, names in re.findall(r"^\s*from pipeline(\.[\w.]+)? import ([\w, ]+)", source, re.M):
         base = root.joinpath(*module.strip(".").split(".")) if module else root
         for name in [n.strip().split(" as ")[0] for n in names.split(",")]:
-            candidate = base / f"{name}.py"
-            imported.add(candidate if candidate.is_file() else base.with_suffix(".py"))
+            candidates = (base / f"{name}.py", base / name / "__init__.py", base.with_suffix(".py"))
+            imported.add(next(c for c in candidates if c.is_file()))
     assert imported and imported <= set(runner.code_files(stage))
 
 
