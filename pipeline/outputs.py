@@ -52,8 +52,7 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     before training, when the model is not fresh."""
     from pipeline import io, models
     from pipeline.schema import Schema
-    from pipeline.stages.ingest import PIXEL, features_of, id_column_of, ids_of
-    from pipeline.stages.preprocess import transform
+    from pipeline.frames import PIXEL, features_of, id_column_of, ids_of, transform
     from pipeline.submission import build_submission
 
     check_out(runner.config, out)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from pipeline.config import IngestParams
 from pipeline.errors import PipelineError
 from pipeline.io import read_csv
-from pipeline.stages.ingest import PIXEL, ingest
+from pipeline.frames import PIXEL
+from pipeline.stages.ingest import ingest
 
 BAD_CELLS = st.sampled_from(["", " ", "nan", "NA", "x", '"7"', '"a,b"', "3.0", "1e3", "-", '"', "inf",
                              "-1", "256", "1,2", "\t", "é", "True", "2020-02-30", "2021-01-05", "a b c"])

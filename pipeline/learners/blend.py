@@ -8,7 +8,7 @@ model's weight is the share of rounds that chose it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 

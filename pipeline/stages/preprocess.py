@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.errors import PipelineError
+from pipeline.frames import transform
 from pipeline.parse import parse_image_shape
 
 if TYPE_CHECKING:
@@ -27,18 +28,6 @@ def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams,
     stats = {"low": np.float32(X.min()), "high": np.float32(X.max())} if shape else {}
     stats["image_shape"] = np.array(shape or (), dtype=np.int64)
     return {"x": transform(X, stats), "x_test": transform(X_test, stats), **stats}
-
-
-def transform(X: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
-    """Features -> the model's float32 input, with the train statistics `preprocess` returned."""
-    shape = tuple(int(d) for d in stats["image_shape"])
-    if not shape:
-        return X.astype(np.float32, copy=False)
-    scale = (stats["high"] - stats["low"]) or np.float32(1.0)
-    images = X.astype(np.float32)
-    images -= stats["low"]  # in place: one float32 copy, not three
-    images /= scale
-    return images.reshape(-1, *shape)
 
 
 def image_shape(n_features: int, configured: str, pixels: bool = True) -> tuple[int, int, int] | None:
