@@ -24,7 +24,9 @@ answers kept aside), it times and scores on the hidden test answers:
              same way; `val` is the validation score the pipeline reports in reports/metrics.json
              (its "score" where its "metric" names the competition's, else a numeric key named
              like the metric), when there is one. A failing command puts the last line of its
-             stderr at the end of the row, and the benchmark goes on.
+             stderr at the end of the row, and the benchmark goes on. The notes give its
+             learners' leaderboard from metrics.json: each learner's out-of-fold score, best
+             first, the kept one starred, and each learner's weight in a kept blend.
   autogluon  with `--autogluon-python PATH` (the python of a venv holding autogluon.tabular):
              `TabularPredictor(label, eval_metric).fit(train without id, time_limit=120,
              presets="medium_quality")` in that python (RMSLE as a custom scorer; AutoGluon has
@@ -349,7 +351,17 @@ def run_pipeline(folder: Path, spec: dict, extra: list[str], timeout: float) -> 
             result["val_key"], result["val"] = found
         if isinstance(reported.get("targets"), dict):
             result["val_targets"] = {str(k): float(v) for k, v in reported["targets"].items() if _number(v)}
+        if reported.get("leaderboard"):
+            result["leaderboard"] = _board(reported["leaderboard"])
     return result
+
+
+def _board(rows: list[dict]) -> str:
+    """The pipeline's leaderboard in one line: each learner's out-of-fold score, best first, the
+    kept one starred, and the learners' weights in a kept blend."""
+    cells = [f"{r['model']}{'*' if r.get('kept') else ''} {_fmt(r['score'])}"
+             + (f" (w {r['weight']:.2f})" if r.get("weight") is not None else "") for r in rows]
+    return "learners: " + ", ".join(cells)
 
 
 # -- AutoGluon ---------------------------------------------------------------------------------
@@ -537,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                 if _per_target(ours.get("scores")):
                     val = _per_target(ours.get("val_targets"))
                     notes.append(f"pipeline {_per_target(ours['scores'])}" + (f" (val {val})" if val else ""))
+                if ours.get("leaderboard"):
+                    notes.append(ours["leaderboard"])
                 cell = _fmt(ours.get("score")) if "score" in ours else "FAIL"
                 row += f" {cell:>9s} {_secs(ours['seconds']):>6s} {_fmt(ours.get('val')):>9s}"
             if with_ag:

@@ -25,7 +25,7 @@ from pipeline.task import METRICS, TASKS, known_metric
 
 CONFIG_FILE = "pipeline.toml"
 STATE_DIR = Path(".pipeline")  # what the pipeline keeps for the working folder: settings, the run log
-MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb")
+MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb", "cat", "linear")  # of pipeline.learners.REGISTRY
 PRECISIONS = ("auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
@@ -56,7 +56,7 @@ class SplitParams:
 @dataclass(frozen=True)
 class TrainParams:
     preset: str = "default"  # fast | default | best, see PRESETS
-    model: str = "auto"  # auto: the preset's CNN for images; for tables the best of mlp, hgb and their blend
+    model: str = "auto"  # auto: the preset's CNN for images; for tables every table learner, blended out of fold
     epochs: int = 0  # 0: the preset's choice for the training-set size
     ensemble: int = 0  # networks averaged; 0: the preset's choice
     refit: bool = False  # retrain on train + val with the epoch count validation chose

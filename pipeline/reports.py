@@ -69,14 +69,17 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
 
 def leaderboard(metrics: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Each candidate model, best first: its score on the rows it did not train on, its spread
-    over the folds (None with one split), its training seconds, and whether it was kept."""
+    over the folds (None with one split), its training seconds, whether it was kept, and its
+    weight in the blend (None when it has none)."""
     from pipeline.task import LOWER_IS_BETTER
 
     sign = 1.0 if str(metrics["metric"]) in LOWER_IS_BETTER else -1.0
+    weights = {str(p): float(w) for p, w in zip(metrics.get("blend_parts", ()), metrics.get("blend_weights", ()))}
     rows = [{"model": str(name), "score": float(score),
              "spread": None if "candidate_spread" not in metrics or np.isnan(metrics["candidate_spread"][i])
              else float(metrics["candidate_spread"][i]),
-             "seconds": float(metrics["candidate_seconds"][i]) if "candidate_seconds" in metrics else None}
+             "seconds": float(metrics["candidate_seconds"][i]) if "candidate_seconds" in metrics else None,
+             "weight": weights.get(str(name))}
             for i, (name, score) in enumerate(zip(metrics["candidates"], metrics["candidate_scores"]))]
     rows.sort(key=lambda row: sign * row["score"] if not np.isnan(row["score"]) else np.inf)
     for row in rows:
@@ -323,10 +326,11 @@ def _leaderboard_table(record: dict[str, Any]) -> str:
     cells = "".join(
         f"<tr><td>{html.escape(row['model'])}{' (kept)' if row['kept'] else ''}</td><td>{row['score']:.4f}</td>"
         f"<td>{'' if row['spread'] is None else format(row['spread'], '.4f')}</td>"
-        f"<td>{'' if row['seconds'] is None else format(row['seconds'], '.1f')}</td></tr>"
+        f"<td>{'' if row['seconds'] is None else format(row['seconds'], '.1f')}</td>"
+        f"<td>{'' if row.get('weight') is None else format(row['weight'], '.2f')}</td></tr>"
         for row in record["leaderboard"])
     return (f"<table><tr><th>model</th><th>{html.escape(record['metric'])}</th><th>± over folds</th>"
-            f"<th>seconds</th></tr>{cells}</table>")
+            f"<th>seconds</th><th>weight in the blend</th></tr>{cells}</table>")
 
 
 def _page(targets: list[tuple[str, ReportData]], key: str, sections: list[str]) -> str:

@@ -330,7 +330,10 @@ class Runner:
             if "candidates" in result:
                 scores = ", ".join(f"{name} {score:.4f}" for name, score in
                                    zip(result["candidates"], result["candidate_scores"]))
-                self.report.info(f"{named}kept {result['arch']} (validation {result['metric']}: {scores})")
+                kept = str(result["arch"])
+                if "blend_parts" in result:
+                    kept += " of " + ", ".join(f"{p} {w:.2f}" for p, w in zip(result["blend_parts"], result["blend_weights"]))
+                self.report.info(f"{named}kept {kept} (validation {result['metric']}: {scores})")
             parts.append(result)
         result = targets.combine(parts, [str(n) for n in ingested.get("targets", [])])
         if images := sum(int(part["images_trained"]) for part in parts):

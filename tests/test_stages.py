@@ -16,7 +16,9 @@ from conftest import digit_frames
 from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
 from pipeline.presets import PRESETS
 from pipeline.keras_env import load_keras
-from pipeline.learners.cnn import TTA_VIEWS, augmentation_strength
+from pipeline.learners import TABLE
+from pipeline.learners.cnn import TTA_VIEWS
+from pipeline.training.augment import augmentation_strength
 from pipeline.models import export, predict_proba
 from pipeline.errors import PipelineError
 from pipeline.stages.ingest import ingest
@@ -399,7 +401,7 @@ def test_tabular_data_keeps_the_best_of_mlp_gradient_boosting_and_their_blend() 
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # xor: trees find it at once
     model = train(x, y, np.arange(240), np.arange(240, 300), 2, TrainParams(epochs=2, batch_size=32))
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
-    assert set(scores) == {"mlp", "hgb", "blend"} and str(model["metric"]) == "accuracy"
+    assert set(scores) == {*TABLE, "blend"} and str(model["metric"]) == "accuracy"
     assert scores[str(model["arch"])] == max(scores.values())
     probs = predict_proba(model, x[240:], final=False)
     assert (probs.argmax(axis=1) == y[240:]).mean() == pytest.approx(scores[str(model["arch"])])

@@ -14,7 +14,8 @@ import pytest
 from conftest import write_competition
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.errors import PipelineError
-from pipeline.learners import get
+from pipeline.learners import TABLE, get
+from pipeline.learners.blend import select
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
@@ -179,7 +180,7 @@ def test_a_table_trains_a_network_and_boosting_and_keeps_what_scores_best() -> N
     model = train(x, data["y"], idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=3, batch_size=32),
                   task=task, schema=schema)
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
-    assert set(scores) == {"mlp", "hgb", "blend"}
+    assert set(scores) == {*TABLE, "blend"}
     assert str(model["arch"]) == min(scores, key=scores.get)  # log loss: lower is better
     out = validate(x, data["y"], idx["val_idx"], model, data["classes"], task=task,
                    feature_columns=data["feature_columns"])
@@ -199,7 +200,7 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     assert "task: binary, scored by accuracy; the submission holds labels" in first.output
     assert "'Name' is free text" in first.output and "kept " in first.output
     metrics = json.loads(Path("reports/metrics.json").read_text())
-    assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {"mlp", "hgb", "blend"}
+    assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {*TABLE, "blend"}
     assert metrics["score"] == pytest.approx(max(metrics["candidates"].values()), rel=1e-5)
     board = metrics["leaderboard"]  # best first, the kept one marked, with its spread over folds and its time
     assert [row["score"] for row in board] == sorted((row["score"] for row in board), reverse=True)
@@ -244,6 +245,47 @@ def test_a_multiclass_competition_gets_one_probability_column_per_class(workdir:
     assert sub.columns.tolist() == ["PassengerId", "Deck_high", "Deck_low", "Deck_mid"]
     np.testing.assert_allclose(sub.iloc[:, 1:].sum(axis=1), 1, atol=1e-4)
     assert (sub["Deck_low"][test_df["Pclass"].to_numpy() == 1] > 0.5).mean() > 0.8  # Pclass decides it
+
+
+def test_greedy_selection_blends_models_whose_errors_cancel_and_keeps_a_dominant_one_alone() -> None:
+    truth = np.linspace(0, 1, 200)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.1, 200)
+    predictions = {"high": truth + 0.2 + noise, "low": truth - 0.2 + noise, "noisy": truth + 3 * noise}
+
+    def rmse(p: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((p - truth) ** 2)))
+
+    weights, score = select(predictions, rmse, lambda a, b: a < b)
+    assert weights["high"] == pytest.approx(weights["low"], abs=0.1) and sum(weights.values()) == pytest.approx(1)
+    blended = sum(w * predictions[n] for n, w in weights.items())
+    assert score == pytest.approx(rmse(blended)) and score < min(rmse(p) for p in predictions.values())
+    alone, alone_score = select({"good": truth + noise / 10, "bad": truth + 1.0}, rmse, lambda a, b: a < b)
+    assert alone == {"good": 1.0} and alone_score == rmse(truth + noise / 10)
+
+
+def test_a_blends_estimators_are_exported_in_one_pickle_that_predicts_the_encoded_rows(tmp_path: Path) -> None:
+    import pickle
+
+    from pipeline.models import export, predict_proba
+
+    frame = houses(200)
+    data = ingest(frame, frame.drop(columns="SalePrice"), IngestParams())
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(folds=3), task, tabular=True)
+    x = data["X"]
+    model = train(x, data["y"], idx["train_idx"], idx["val_idx"], 0, TrainParams(epochs=2, batch_size=32),
+                  task=task, schema=schema, folds=idx["folds"])
+    assert str(model["arch"]) == "blend", model["candidate_scores"]  # houses: several models share the blend
+    assert export(model, tmp_path).name in ("model.keras", "model.pkl")
+    estimators = pickle.loads((tmp_path / "model.pkl").read_bytes())
+    parts = [p for p in model["blend_parts"].tolist() if p != "mlp"]
+    by_name = estimators if isinstance(estimators, dict) else {parts[0]: estimators}
+    assert sorted(by_name) == sorted(parts) and all(len(folds) == 3 for folds in by_name.values())
+    weights = dict(zip(model["blend_parts"].tolist(), model["blend_weights"].tolist()))
+    mean = sum(weights[name] * np.mean([f.predict(x[:5]) for f in folds], axis=0) for name, folds in by_name.items())
+    if "mlp" not in weights:  # the pickled estimators alone give the blend's prediction
+        np.testing.assert_allclose(mean, predict_proba(model, x[:5])[:, 0], rtol=1e-5)
 
 
 def test_a_house_prices_regression_predicts_prices_and_the_model_takes_raw_columns(workdir: Path) -> None:
@@ -330,14 +372,16 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
                   schema=schema, folds=idx["folds"])
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
     assert str(model["arch"]) == max(scores, key=scores.get) and model["oof"].shape == (300, 2)
-    # boosting's five fold models, and each row's prediction is from the one that did not train on it
-    boosting = model if str(model["arch"]) == "hgb" else {k[4:]: v for k, v in model.items() if k.startswith("hgb/")}
-    nets = get("hgb").nets(boosting)
-    assert len(nets) == 5 and not any(k.startswith("refit") for k in boosting)
+    # an estimator's five fold models, and each row's prediction is from the one that did not train on it
+    kept = str(model["arch"])
+    name = kept if kept != "blend" else next(p for p in model["blend_parts"].tolist() if p != "mlp")
+    estimator = model if kept != "blend" else {k[len(name) + 1:]: v for k, v in model.items() if k.startswith(f"{name}/")}
+    nets = get(name).nets(estimator)
+    assert len(nets) == 5 and not any(k.startswith("refit") for k in estimator)
     fold = idx["folds"] == 3
     held_out = nets[3].predict_proba(x[fold])
     assert not np.allclose(held_out, np.mean([net.predict_proba(x[fold]) for net in nets], axis=0))
-    if str(model["arch"]) == "hgb":
+    if kept == name:
         np.testing.assert_allclose(model["oof"][fold], held_out, rtol=1e-5)
     out = validate(x, y, idx["val_idx"], model, data["classes"], task=task, feature_columns=data["feature_columns"])
     assert int(out["n_val"]) == 300 and float(out["score"]) == pytest.approx(scores[str(model["arch"])], rel=1e-5)

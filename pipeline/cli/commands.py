@@ -431,11 +431,12 @@ def _leaderboard(name: str, record: dict[str, Any]) -> Table:
     """The candidate models, best first, as metrics.json's `leaderboard` records them."""
     folds = any(row["spread"] is not None for row in record["leaderboard"])
     board = Table("model", f"{record['metric']} ({'out of fold' if folds else 'validation'})", "± over folds",
-                  "seconds", title=f"{name}leaderboard", caption="* kept")
+                  "seconds", "weight", title=f"{name}leaderboard", caption="* kept; weight: in the blend")
     for row in record["leaderboard"]:
         board.add_row(row["model"] + (" *" if row["kept"] else ""), f"{row['score']:.4f}",
                       "" if row["spread"] is None else f"{row['spread']:.4f}",
-                      "" if row["seconds"] is None else f"{row['seconds']:.1f}", style="bold" if row["kept"] else None)
+                      "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+                      "" if row.get("weight") is None else f"{row['weight']:.2f}", style="bold" if row["kept"] else None)
     return board
 
 

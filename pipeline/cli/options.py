@@ -97,9 +97,9 @@ class Settings:
         f"[default: {TrainParams.preset}]."
     )] = None
     model: Annotated[Optional[str], Option(
-        metavar="MODEL", help="auto, cnn, cnn_large, mlp or hgb [default: auto: the preset's CNN for images "
-        "(cnn_large for best); for tables the network (mlp), gradient boosting (hgb) or their blend, "
-        "whichever scores the metric best on validation]."
+        metavar="MODEL", help="auto, cnn, cnn_large, mlp, hgb, cat or linear [default: auto: the preset's CNN for "
+        "images (cnn_large for best); for tables the network (mlp), gradient boosting (hgb), CatBoost (cat) and "
+        "the linear model, blended out of fold, or the one that scores the metric best alone]."
     )] = None
     epochs: Annotated[Optional[int], Option(
         metavar="N", help="Most epochs to train; early stopping may end sooner [default: 0: the preset's, from "

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pipeline.learners.base import Job, Learner
 from pipeline.learners.blend import Blend
 from pipeline.learners.boosting import Boosting
+from pipeline.learners.catboost import CatBoost
 from pipeline.learners.cnn import CNN_BLOCKS, CNN_LARGE_BLOCKS, Cnn
+from pipeline.learners.linear import Linear
 from pipeline.learners.table_net import TableNet
 
 REGISTRY: dict[str, Learner] = {}
@@ -16,9 +18,11 @@ REGISTRY.update({learner.name: learner for learner in (
     Cnn("cnn_large", CNN_LARGE_BLOCKS),
     TableNet(),
     Boosting(),
+    CatBoost(),
+    Linear(),
     Blend(REGISTRY),
 )})
-TABLE = ("mlp", "hgb")  # what a table fits by default, then blends out of fold
+TABLE = ("mlp", "hgb", "cat", "linear")  # what a table fits by default, then blends out of fold
 
 
 def get(name: str) -> Learner:

@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.keras_env import INFERENCE_BATCH, load_keras
 from pipeline.learners.base import KerasLearner
+from pipeline.training.augment import augmentation_layers, augmented
 
 TTA_VIEWS = 4  # augmented copies averaged with the original by --tta
 # The default CNN's 3x3 convs as (filters, max-pool after): a 16- and a 32-filter conv at
@@ -32,7 +33,7 @@ class Cnn(KerasLearner):
               precision: str = "float32", spec: dict[str, np.ndarray] | None = None) -> Any:
         """With `precision` "bfloat16" its layers compute in bfloat16 (mixed precision: the
         weights, and so the cache, stay float32); `augment` scales the training augmentation
-        (see `augmentation_strength`)."""
+        (see pipeline.training.augment)."""
         keras = load_keras()
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
         try:
@@ -63,26 +64,6 @@ class Cnn(KerasLearner):
         return probs / (len(nets) * n_views)
 
 
-def augmentation_strength(n_train: int) -> float:
-    """Augmentation is regularisation, and large training sets need less of it: full strength
-    up to 10,000 rows, then falling as 10,000 / rows. On 20k Fashion-MNIST rows (8 epochs),
-    shifts alone cost 1.3 points of test accuracy against none, rotations and zooms 2 more."""
-    return min(1.0, 10_000 / max(n_train, 1))
-
-
-def _augmentation(keras: Any, strength: float, seed: int | None = None) -> list[Any]:
-    """Rotations up to 10 degrees, zooms and shifts up to 10%, times `strength`; active only
-    in training. No flips: a flipped 6 reads as a 9."""
-    if strength <= 0:
-        return []
-    layers = keras.layers
-    return [
-        layers.RandomRotation(strength * 10 / 360, fill_mode="constant", seed=seed),
-        layers.RandomZoom(strength * 0.1, fill_mode="constant", seed=seed),
-        layers.RandomTranslation(strength * 0.1, strength * 0.1, fill_mode="constant", seed=seed),
-    ]
-
-
 def cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
         blocks: tuple[tuple[int, bool], ...] = CNN_BLOCKS, name: str = "cnn", pool_last: bool = False) -> Any:
     """3x3 Conv-BN-ReLU layers of `blocks` ((filters, max-pool after)), then a 256-unit dense
@@ -90,12 +71,12 @@ def cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
     see a quarter of the values (ReLU and a positive BN scale commute with max-pooling): 1.4x
     the images/s of `pool_last`, the usual order. The default's second conv at full resolution
     lifted the 4k-digit benchmark from 0.9865 to 0.990 (mean of four seeds) for 0.8x the
-    images/s; other layouts scored lower on one accuracy benchmark or both (see the README)."""
+    images/s; other layouts scored lower on one accuracy benchmark or both (docs/cnn-layouts.md)."""
     keras = load_keras()
     layers = keras.layers
 
     x = inputs = keras.Input(input_shape)
-    for layer in _augmentation(keras, augment):
+    for layer in augmentation_layers(keras, augment):
         x = layer(x)
     size = min(input_shape[:2])
     for filters, pool in blocks:
@@ -117,12 +98,3 @@ def cnn(input_shape: tuple[int, ...], n_classes: int, augment: float,
     # float32 under bfloat16 too; one output is a number (a regression's, or qwk's ordered classes)
     outputs = layers.Dense(n_classes, activation="softmax" if n_classes > 1 else None, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def augmented(keras: Any, x: np.ndarray, strength: float, seed: int) -> np.ndarray:
-    """A copy of `x` under the augmentation the networks were trained with, seeded."""
-    augment = keras.Sequential(_augmentation(keras, strength, seed))
-    return np.concatenate([
-        keras.ops.convert_to_numpy(augment(x[i:i + INFERENCE_BATCH], training=True))
-        for i in range(0, len(x), INFERENCE_BATCH)
-    ])

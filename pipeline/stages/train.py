@@ -37,7 +37,7 @@ import numpy as np
 from pipeline import learners, models, tabular
 from pipeline.errors import PipelineError
 from pipeline.learners.blend import Blend, blend, select
-from pipeline.learners.cnn import augmentation_strength
+from pipeline.training.augment import augmentation_strength
 from pipeline.parse import parse_duration
 from pipeline.presets import PRESETS
 from pipeline.schema import NUMERIC, Schema

@@ -16,7 +16,8 @@ from sklearn import metrics as sk
 from pipeline import models
 from pipeline.task import Task
 
-LEADERBOARD = ("candidates", "candidate_scores", "candidate_spread", "candidate_seconds")
+LEADERBOARD = ("candidates", "candidate_scores", "candidate_spread", "candidate_seconds", "blend_parts",
+               "blend_weights")
 MAX_IMPORTANCE_COLUMNS = 200  # beyond this, permuting each column costs more than the report is worth
 IMPORTANCE_REPEATS = 3
 IMPORTANCE_ROWS = 2000  # validation rows the permutations are scored on, at most

@@ -16,6 +16,7 @@ import numpy as np
 from pipeline import cache
 from pipeline.keras_env import INFERENCE_BATCH, load_keras
 from pipeline.training import batchnorm
+from pipeline.training.augment import augmented
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
 from pipeline.training.schedule import Schedule
@@ -124,8 +125,6 @@ def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
     for a fixed count of epochs (short runs, whose networks have not yet learnt the
     augmentation) and for a table's columns, as they are (see pipeline.training.batchnorm)."""
     if plan.spec is None and augment > 0 and plan.converging:
-        from pipeline.learners.cnn import augmented
-
         return lambda rows: augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
     return lambda rows: _rows(plan, x, fit_idx[rows])
 
