@@ -312,8 +312,12 @@ def test_tabular_competition_reports_the_model_it_kept(workdir: Path) -> None:
     write_competition(workdir, train, train.drop(columns="label").head(20))
     result = invoke("run-all", *FAST)
     assert result.code == 0, result.output
-    assert re.search(r"kept (mlp|hgb|blend) \(validation accuracy: mlp [\d.]+, hgb [\d.]+, blend [\d.]+\)",
-                     result.output)
+    found = re.search(r"kept (\w+)(?: of ([\w .,]+))? \(validation accuracy: mlp [\d.]+, hgb [\d.]+, cat [\d.]+, "
+                      r"linear [\d.]+, blend [\d.]+\)", result.output)
+    assert found and found[1] in ("mlp", "hgb", "cat", "linear", "blend"), result.output
+    if found[1] == "blend":  # the learners it blends, with weights that sum to 1
+        weights = [float(part.split()[1]) for part in found[2].split(", ")]
+        assert len(weights) > 1 and sum(weights) == pytest.approx(1, abs=0.02)
 
 
 def test_config_shows_each_value_and_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
