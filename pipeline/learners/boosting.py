@@ -61,6 +61,13 @@ def categorical_columns(spec: dict[str, np.ndarray] | None) -> np.ndarray | None
     return spec["kinds"] == CATEGORICAL
 
 
+def table(x: np.ndarray, spec: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """`x` as a matrix of rows, and which of its columns are categories (none for images)."""
+    flat = x.reshape(len(x), -1)
+    categorical = categorical_columns(spec)
+    return flat, np.zeros(flat.shape[1], dtype=bool) if categorical is None else categorical
+
+
 def clip_categories(x: np.ndarray, categorical: np.ndarray | None) -> np.ndarray:
     """`x` with the category codes of the `categorical` columns past MAX_CATEGORY merged into
     one (missing stays NaN)."""

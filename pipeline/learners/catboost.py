@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.learners.base import Fitted, Job, SklearnLearner
-from pipeline.learners.boosting import categorical_columns
+from pipeline.learners.boosting import table
 
 MAX_ITER = 2000
 LEARNING_RATE = 0.05
@@ -34,10 +34,7 @@ class CatBoost(SklearnLearner):
         from sklearn.preprocessing import FunctionTransformer
 
         plan = job.plan
-        flat = x.reshape(len(x), -1)
-        categorical = categorical_columns(plan.spec)
-        if categorical is None:
-            categorical = np.zeros(flat.shape[1], dtype=bool)
+        flat, categorical = table(x, plan.spec)
         frame = FunctionTransformer(catboost_frame, kw_args={"categorical": categorical})
         numbers = plan.task.learns_numbers
         options: dict[str, Any] = dict(

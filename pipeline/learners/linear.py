@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.learners.base import Fitted, Job, SklearnLearner
-from pipeline.learners.boosting import categorical_columns
+from pipeline.learners.boosting import table
 
 STRENGTHS = 10  # values of C (or alpha) tried, log-spaced
 
@@ -31,10 +31,7 @@ class Linear(SklearnLearner):
         from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
         plan = job.plan
-        flat = x.reshape(len(x), -1)
-        categorical = categorical_columns(plan.spec)
-        if categorical is None:
-            categorical = np.zeros(flat.shape[1], dtype=bool)
+        flat, categorical = table(x, plan.spec)
         columns: list[tuple[str, Any, np.ndarray]] = []
         if (~categorical).any():
             columns.append(("numbers", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
