@@ -34,15 +34,18 @@ the held-out fold, so the boosters' OOF scores are slightly optimistic; test sco
 Ensembles from the OOF predictions: `greedy` is Caruana's ensemble selection with replacement
 (25 rounds, from empty, each round adding the learner whose addition gives the best OOF metric
 of the mean; weights = counts / 25; ties go to the earlier learner), applied to the test
-predictions with the same weights; `best` is the learner with the best OOF score. Three extra
+predictions with the same weights; `best` is the learner with the best OOF score. Extra
 greedy runs restricted to learner subsets answer the dependency questions: `greedy-sk` (hgb,
-xt, linear: scikit-learn only), `greedy-cat` (those and CatBoost: no LightGBM or XGBoost) and
-`greedy-gbm` (the four boosters only: no xt or linear). A greedy ensemble's
+xt, linear: scikit-learn only), `greedy-cat` (those and CatBoost: no LightGBM or XGBoost),
+`greedy-gbm` (the four boosters only), `greedy-noxt` and `greedy-nolin` (all but ExtraTrees,
+all but the linear model). A greedy ensemble's
 OOF score is measured on the rows that chose it, so only its test score is a fair comparison.
 
     /work/learnvenv/bin/python benchmarks/learners.py
     /work/learnvenv/bin/python benchmarks/learners.py --only weather,house_prices --json /tmp/l.json
     /work/learnvenv/bin/python benchmarks/learners.py --learners hgb,lgbm --max-iter 300
+    /work/learnvenv/bin/python benchmarks/learners.py --save /tmp/preds     # keep the predictions
+    /work/learnvenv/bin/python benchmarks/learners.py --load /tmp/preds     # re-score them, no fitting
 
 Seconds are each learner's fit + predict time summed over the 5 folds, on whatever else the
 machine was doing at the time.
@@ -86,7 +89,9 @@ ROUNDS = 25
 SKIP = {"two_targets_auc"}  # two targets at once: not what this benchmark compares
 LEARNERS = ("hgb", "lgbm", "xgb", "cat", "xt", "linear")
 SUBSETS = {"greedy-sk": ("hgb", "xt", "linear"), "greedy-cat": ("hgb", "cat", "xt", "linear"),
-           "greedy-gbm": ("hgb", "lgbm", "xgb", "cat")}
+           "greedy-gbm": ("hgb", "lgbm", "xgb", "cat"),
+           "greedy-noxt": ("hgb", "lgbm", "xgb", "cat", "linear"),
+           "greedy-nolin": ("hgb", "lgbm", "xgb", "cat", "xt")}
 
 
 # -- the task ----------------------------------------------------------------------------------
@@ -404,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--save", type=Path,
                         help="also write each competition's OOF and test predictions here (NAME.npz)")
+    parser.add_argument("--load", type=Path,
+                        help="score and ensemble the predictions --save wrote there instead of fitting")
     args = parser.parse_args(argv)
 
     names = ([n.strip() for n in args.only.split(",") if n.strip()] if args.only
@@ -437,18 +444,25 @@ def main(argv: list[str] | None = None) -> int:
                   f"({len(task.categorical)} category), {task.kind}, {task.metric} {arrow}"
                   + (f", boosters capped at {cap} rounds" if cap < 10000 else "")
                   + (f"; {', '.join(task.notes)}" if task.notes else ""), flush=True)
-            print(f"   {'learner':10s} {'oof':>9s} {'test':>9s} {'seconds':>8s}  rounds per fold")
+            print(f"   {'learner':12s} {'oof':>9s} {'test':>9s} {'seconds':>8s}  rounds per fold")
             results = {}
+            saved = np.load(args.load / f"{name}.npz") if args.load else None
             for learner in learners:
                 try:
-                    r = run_learner(task, learner, folds, cap)
+                    if saved is not None:
+                        oof, test = saved[f"{learner}_oof"], saved[f"{learner}_test"]
+                        r = {"oof": oof, "test": test, "seconds": None, "iters": [],
+                             "oof_score": task.oof_score(oof), "test_score": task.test_score(test)}
+                    else:
+                        r = run_learner(task, learner, folds, cap)
                 except Exception as error:  # the table is the point: keep going
-                    print(f"   {learner:10s} FAILED {type(error).__name__}: {error}", flush=True)
+                    print(f"   {learner:12s} FAILED {type(error).__name__}: {error}", flush=True)
                     continue
                 results[learner] = r
                 iters = " ".join(map(str, r["iters"])) if r["iters"] else "-"
-                print(f"   {learner:10s} {_fmt(r['oof_score']):>9s} {_fmt(r['test_score']):>9s} "
-                      f"{r['seconds']:8.1f}  {iters}", flush=True)
+                secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}"
+                print(f"   {learner:12s} {_fmt(r['oof_score']):>9s} {_fmt(r['test_score']):>9s} "
+                      f"{secs:>8s}  {iters}", flush=True)
             ens = ensembles(task, results) if results else {}
             if args.save:
                 args.save.mkdir(parents=True, exist_ok=True)
@@ -456,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
                                     **{f"{k}_{part}": v[part] for k, v in results.items()
                                        for part in ("oof", "test")})
             for label, e in ens.items():
-                print(f"   {label:10s} {_fmt(e['oof_score']):>9s} {_fmt(e['test_score']):>9s} "
+                print(f"   {label:12s} {_fmt(e['oof_score']):>9s} {_fmt(e['test_score']):>9s} "
                       f"{'':8s}  {_weights(e['weights'])}")
             elapsed = time.perf_counter() - t0
             print(f"   ({elapsed:.0f}s)\n", flush=True)
