@@ -69,6 +69,7 @@ def main() -> None:
     from pipeline.keras_env import load_keras
     from pipeline.learners.cnn import CNN_BLOCKS, cnn as default_cnn
     from pipeline.config import TrainParams
+    from pipeline.hooks import Hooks
     from pipeline.stages.train import train
     from pipeline.training.precision import training_precision
 
@@ -166,8 +167,8 @@ def main() -> None:
         ends.append(time.perf_counter())
         cpu_ends.append(time.process_time())
 
-    train(x, y, np.arange(split), np.arange(split, len(x)), n_classes, TrainParams(epochs=args.epochs + 1),
-          on_epoch=epoch_ended)
+    train(x, y, np.arange(split), np.arange(split, len(x)), np.arange(n_classes), TrainParams(epochs=args.epochs + 1),
+          hooks=Hooks(epoch=epoch_ended))
 
     recipe = next(iter(rows))
     base, base_cpu = len(x) / min(wall[recipe][1:]), len(x) / statistics.median(cpu[recipe][1:])
@@ -194,6 +195,7 @@ def time_to_accuracy(keras: Any, x: np.ndarray, y: np.ndarray, n_classes: int, t
     from sklearn.model_selection import train_test_split
 
     from pipeline.config import TrainParams
+    from pipeline.hooks import Hooks
     from pipeline.presets import PRESETS
     from pipeline.stages.train import train
 
@@ -235,7 +237,7 @@ def time_to_accuracy(keras: Any, x: np.ndarray, y: np.ndarray, n_classes: int, t
     for preset in PRESETS:
         params = TrainParams(preset=preset, ensemble=1)
         outcome(f"pipeline {preset} preset's {PRESETS[preset].image_model}, train stage as shipped",
-                lambda: train(x, y, fit_idx, val_idx, n_classes, params, on_epoch=on_epoch))
+                lambda: train(x, y, fit_idx, val_idx, np.arange(n_classes), params, hooks=Hooks(epoch=on_epoch)))
 
 
 if __name__ == "__main__":

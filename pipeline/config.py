@@ -102,9 +102,13 @@ class Config:
     def reports_dir(self) -> Path:
         return Path("reports")
 
+    def params(self, name: str) -> Any:
+        """One stage's parameters: its section (validate reads predict's), None without one."""
+        return getattr(self, "predict" if name == "validate" else name, None)
+
     def section(self, name: str) -> dict[str, Any]:
         """The effective parameters of one stage (empty for stages without any)."""
-        params = getattr(self, "predict" if name == "validate" else name, None)
+        params = self.params(name)
         return dataclasses.asdict(params) if dataclasses.is_dataclass(params) else {}
 
 

@@ -2,7 +2,7 @@
 when it reaches that point, as a power cut would. Points: `read` (a CSV's first chunk is
 read), `write:<file name>` (the file's temporary copy is written but not yet renamed),
 `epoch` (the first epoch ended), `epoch:<label>` (the epoch labelled so ended, e.g.
-`epoch:net 2/3 epoch 1/5`) and `validate` (validation starts)."""
+`epoch:net 2/3 epoch 1/5`) and a stage's name (`validate`: the stage starts)."""
 
 from __future__ import annotations
 

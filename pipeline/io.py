@@ -93,6 +93,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
     repeated = [c for i, c in enumerate(names) if c in names[:i]]
     if repeated:
         raise PipelineError(f"{path}: column {repeated[0]!r} appears more than once; rename or drop the duplicate")
+    frame.attrs["file"] = path.name  # what ingest's errors call this table
     return frame
 
 

@@ -53,6 +53,7 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     from pipeline import io, models
     from pipeline.schema import Schema
     from pipeline.frames import PIXEL, features_of, id_column_of, ids_of, transform
+    from pipeline.hooks import Hooks
     from pipeline.submission import build_submission
 
     check_out(runner.config, out)
@@ -68,7 +69,8 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     ids = ids_of(frame, id_column, path.name)
     runner.run("train")
     trained = targets.views(runner.outputs("train"))
-    predictions = [models.predict_proba(model, x, runner.predicting, tta=runner.config.predict.tta)
+    predictions = [models.predict_proba(model, x, Hooks(progress=runner.report.progress).predicting,
+                                       tta=runner.config.predict.tta)
                    for model in trained]
     result = build_submission(targets.of(info), predictions, ids, id_column,
                               cuts=[model["cuts"] if "cuts" in model else None for model in trained])

@@ -8,48 +8,59 @@ TensorFlow, pandas, scikit-learn or numpy.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import errno
 import importlib
+import inspect
+import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline import cache, exports, faults, targets
 from pipeline.config import Config
 from pipeline.errors import PipelineError
+from pipeline.cache import TARGETS
+from pipeline.hooks import Hooks
 from pipeline.targets import FIELDS, Target
-from pipeline.task import Task
 
 if TYPE_CHECKING:
     import numpy as np
 
 STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
-# stage -> {upstream stage: the output fields it reads (empty: all)}. Loading only those keeps
-# e.g. the test images out of memory while the network trains.
-TARGET = ("y", *FIELDS)  # ingest's record of each target: its values, task and classes (pipeline.targets)
+RAW = "raw"  # what a stage reading it gets: the CSVs by their stems, read by pipeline.io
+RAW_FILES = ("train", "test")
+SAMPLE = "sample_submission"  # read too, when there is one
+# Groups of fields a stage may read as one keyword argument, decoded by the class named.
 SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_time", "with_minute",
-          "date_formats")  # pipeline.schema
-INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "ingest": {},
-    "preprocess": {"ingest": ("X", "X_test", "column_kinds")},
-    "split": {"ingest": TARGET, "preprocess": ("image_shape",)},
-    "train": {"ingest": (*TARGET, *SCHEMA), "preprocess": ("x",), "split": ("train_idx", "val_idx", "folds")},
-    "validate": {"ingest": (*TARGET, "feature_columns"), "preprocess": ("x",), "split": ("val_idx", "folds"),
-                 "train": ()},
-    "predict": {"preprocess": ("x_test",), "train": ()},
-}
-DEPS = {name: tuple(inputs) for name, inputs in INPUTS.items()}
-RAW_FILES = ("train", "test")  # read by ingest
-SAMPLE = "sample_submission"  # read by ingest too, when there is one
-# Beside its own module's imports, the code a stage's output depends on, which the runner calls:
-# ingest's raw files are read by io.py; train, validate and predict run once per target through
-# targets.py. Each stage's code key is these and everything they import.
-READERS: dict[str, tuple[str, ...]] = {"ingest": ("io.py",), "train": ("targets.py",), "validate": ("targets.py",),
-                                       "predict": ("targets.py",)}
+          "date_formats")  # pipeline.schema's fields
+GROUPS = {"task": (("task", "metric", "output", "positive"), "pipeline.task:Task"),
+          "schema": (SCHEMA, "pipeline.schema:Schema")}
+HERE = Path(__file__).parent
+
+
+def declared(name: str) -> tuple[dict[str, tuple[str, ...] | str], bool]:
+    """Stage `name`'s declaration, read from its source without importing it (the import
+    would bring pandas or scikit-learn onto the cached path): `READS`, {upstream stage or
+    RAW: the fields its function takes as keyword arguments, or one name for all of them as
+    one argument}, and whether it runs once per target (`PER_TARGET = True`)."""
+    text = (HERE / "stages" / f"{name}.py").read_text(encoding="utf-8")
+    reads = re.search(r"^READS = (\{.*?\})[ \t]*(?:#.*)?$", text, re.MULTILINE | re.DOTALL)
+    if reads is None:
+        raise RuntimeError(f"pipeline/stages/{name}.py declares no READS")
+    return ast.literal_eval(reads.group(1)), re.search(r"^PER_TARGET = True", text, re.MULTILINE) is not None
+
+
+# stage -> {upstream: the fields it reads}. Loading only those keeps e.g. the test images out of
+# memory while the network trains.
+INPUTS = {name: declared(name)[0] for name in STAGES}
+PER_TARGET = {name for name in STAGES if declared(name)[1]}
+DEPS = {name: tuple(dep for dep in inputs if dep != RAW) for name, inputs in INPUTS.items()}
 NEVER_RUN = "never run"
-CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished train stage's epoch backups
+CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished stage's backups (training's epochs), by its key
 
 
 class Reporter:
@@ -96,6 +107,7 @@ class Runner:
         self._records: dict[str, dict[str, Any]] = {}
         self._outputs: dict[str, dict[str, np.ndarray]] = {}
         self._ran: set[str] = set()
+        self._tensorboard: Path | None = None  # this run's TensorBoard folder, named when first asked for
 
     # -- keys and freshness -------------------------------------------------------------
 
@@ -111,7 +123,7 @@ class Runner:
                 "params": self.config.section(name),
                 "inputs": {dep: self.key(dep) for dep in DEPS[name]},
             }
-            if name == "ingest":
+            if RAW in INPUTS[name]:
                 record["raw"] = {path.name: cache.file_fingerprint(path, self.config.processed_dir)
                                  for path in self._raw_paths()}
             self._records[name] = record
@@ -179,14 +191,14 @@ class Runner:
                     self._compute(name, "--force")
                 elif status.state == "fresh":
                     self.report.stage(name, "cached", "")
-                    if name == "train" and self.tensorboard:
-                        self.report.info("train is cached: TensorBoard logs are written only when it runs "
-                                         "(add --force to train again)")
                 else:
                     if status.state == "missing" and status.reason != NEVER_RUN:
                         self.report.warn(f"{status.reason}; recomputing {name}")
                     self._compute(name, status.reason)
             self._refresh_exports(self._closure(target))
+            if self.tensorboard and not self._ran:
+                self.report.info("every stage is cached: TensorBoard logs are written only when training runs "
+                                 "(add --force to train again)")
 
     def outputs(self, name: str, fields: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         """A stage's outputs (only `fields` when given), loaded from the cache or recomputed."""
@@ -227,10 +239,11 @@ class Runner:
 
     def _compute(self, name: str, reason: str) -> dict[str, np.ndarray]:
         self.report.stage(name, "run", reason)
-        inputs = {dep: self.outputs(dep, fields) for dep, fields in INPUTS[name].items()}
+        faults.point(name)
+        loaded = {dep: self.outputs(dep, _fields(wanted)) for dep, wanted in INPUTS[name].items() if dep != RAW}
         started = time.perf_counter()
         try:
-            result = getattr(self, f"_run_{name}")(inputs)
+            result = self._call(name, loaded)
         except OSError as exc:  # e.g. training's checkpoints on a full disk
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
                 raise
@@ -238,6 +251,8 @@ class Runner:
                 f"cannot write {exc.filename or self.config.processed_dir} ({exc.strerror}); free space "
                 f"or make {self.config.processed_dir} writable"
             ) from None
+        for note in result.get("notes", ()):  # what the stage found in the data, cached with it
+            self.report.warn(str(note))
         exported = exports.export(name, result, self.config)  # before the save: a kill in between re-runs the stage
         meta = {**self.record(name), "key": self.key(name), "seconds": time.perf_counter() - started,
                 "export": exported}
@@ -248,153 +263,70 @@ class Runner:
                 f"cannot write {self.path(name)} ({exc.strerror}); free space or make "
                 f"{self.config.processed_dir} writable"
             ) from None
-        if name == "train":
-            shutil.rmtree(self.config.processed_dir / CHECKPOINTS, ignore_errors=True)
+        shutil.rmtree(self._checkpoints(name), ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self._checkpoints(name).parent.rmdir()  # when no other stage's are left
         self._ran.add(name)  # not kept in memory: the stages after it load only the fields they read
         self.report.finished(name, meta["seconds"])
         return result
 
-    # -- the stages' adapters: inputs from the cache -> the pure stage function ----------
+    def _call(self, name: str, loaded: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """The stage function on the fields it declares (`loaded`, and the CSVs for RAW), once
+        per target for a PER_TARGET stage; the others get the first target's fields."""
+        function = _stage(name)
+        kwargs: dict[str, Any] = {"params": self.config.params(name)}
+        hooks = self._hooks(name) if "hooks" in inspect.signature(function).parameters else None
+        if hooks:
+            kwargs["hooks"] = hooks
+        if RAW in INPUTS[name]:
+            kwargs.update(self._read_raw())
+        views = {dep: targets.views(arrays) for dep, arrays in loaded.items()}
+        names = next(([str(n) for n in arrays[TARGETS]] for arrays in loaded.values() if TARGETS in arrays), [])
+        several = bool(names) and name in PER_TARGET
+        parts = []
+        for i in range(len(names) if several else 1):
+            for dep, wanted in INPUTS[name].items():
+                if dep != RAW:
+                    kwargs.update(_arguments(wanted, views[dep][i if len(views[dep]) > 1 else 0]))
+            if several:
+                self.report.info(f"{name} target {i + 1}/{len(names)}: {names[i]!r}")
+                if hooks:
+                    kwargs["hooks"] = hooks.named(f"{names[i]}: ", f"t{i}")
+            parts.append(function(**kwargs))
+        return targets.combine(parts, names) if several else parts[0]
 
-    def _run_ingest(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    def _read_raw(self) -> dict[str, Any]:
+        """train.csv, test.csv and sample_submission.csv (None without one), by their stems."""
         from pipeline import io
         from pipeline.frames import PIXEL
 
-        paths = self._raw_paths()
-        frames = []
-        for path in paths:
-            frames.append(io.read_csv(path, self.reading(path), PIXEL))
-            self.report.info(f"read {path.name}: {len(frames[-1])} rows, {frames[-1].shape[1]} columns")
-        sample = (frames[2], paths[2].name) if len(paths) > 2 else (None, "")
-        result = _stage("ingest")(frames[0], frames[1], self.config.ingest, paths[0].name, paths[1].name, *sample)
-        for note in result["notes"]:
-            self.report.warn(str(note))
-        for line in summaries(targets.of(result)):
-            self.report.info(line)
-        return result
+        frames: dict[str, Any] = {SAMPLE: None}
+        for path in self._raw_paths():
+            frame = io.read_csv(path, self.reading(path), PIXEL)
+            frames[next(stem for stem in (*RAW_FILES, SAMPLE) if path.name.startswith(stem))] = frame
+            self.report.info(f"read {path.name}: {len(frame)} rows, {frame.shape[1]} columns")
+        return frames
 
-    def _run_preprocess(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        ingested = inputs["ingest"]
-        tabular = bool((ingested["column_kinds"] != "numeric").any())
-        return _stage("preprocess")(ingested["X"], ingested["X_test"], self.config.preprocess, tabular)
-
-    def _run_split(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        first = targets.views(inputs["ingest"])[0]  # several targets share one split, stratified by the first
-        tabular = not inputs["preprocess"]["image_shape"].size
-        result = _stage("split")(first["y"], first["classes"], self.config.split, Task.from_arrays(first), tabular)
-        if "folds" in result:
-            k = int(result["folds"].max()) + 1
-            self.report.info(f"{k} stratified folds of about {len(result['val_idx'])} rows: every model trains {k} "
-                             f"times and is judged on the rows it did not train on (--folds 1 for one split)")
-        elif tabular:
-            self.report.info(f"one held-out split of {len(result['val_idx'])} rows (--folds 5 for five folds)")
-        return result
-
-    def _per_target(self, ingested: dict[str, np.ndarray], *results: dict[str, np.ndarray],
-                    saying: str = "") -> Iterator[tuple[int, Target, dict[str, np.ndarray], list[dict[str, np.ndarray]]]]:
-        """Each target: its index, itself, its ingest arrays and its part of each of `results`;
-        with several, a line `saying` what is done for it first."""
-        views = targets.views(ingested)
-        parts = [targets.views(result) for result in results]
-        for i, view in enumerate(views):
-            target = Target.from_arrays(view)
-            if len(views) > 1 and saying:
-                self.report.info(f"{saying} target {i + 1}/{len(views)}, {target.name!r}: {target.task.description}")
-            yield i, target, view, [part[i] for part in parts]
-
-    def _run_train(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        from pipeline.schema import Schema
-        started = time.perf_counter()
-        checkpoints = self._checkpoints()
-        tensorboard = self._tensorboard()
-        ingested = inputs["ingest"]
-        several = targets.count(ingested) > 1
-        parts = []
-        for i, target, view, _ in self._per_target(ingested, saying="training"):
-            named = f"{target.name}: " if several else ""
-            result = _stage("train")(
-                inputs["preprocess"]["x"],
-                view["y"],
-                inputs["split"]["train_idx"],
-                inputs["split"]["val_idx"],
-                len(target.classes),
-                self.config.train,
-                on_epoch=lambda label, logs, named=named: self._epoch(named + label, logs),
-                on_batch=lambda task, *rest, named=named: self.report.progress(named + task, *rest),
-                checkpoints=checkpoints / f"t{i}" if several else checkpoints,
-                tensorboard=tensorboard / f"t{i}" if several and tensorboard else tensorboard,
-                task=target.task,
-                schema=Schema.from_arrays(ingested),
-                folds=inputs["split"].get("folds"),
-            )
-            if "candidates" in result:
-                scores = ", ".join(f"{name} {score:.4f}" for name, score in
-                                   zip(result["candidates"], result["candidate_scores"]))
-                kept = str(result["arch"])
-                if "blend_parts" in result:
-                    kept += " of " + ", ".join(f"{p} {w:.2f}" for p, w in zip(result["blend_parts"], result["blend_weights"]))
-                self.report.info(f"{named}kept {kept} (validation {result['metric']}: {scores})")
-            parts.append(result)
-        result = targets.combine(parts, [str(n) for n in ingested.get("targets", [])])
-        if images := sum(int(part["images_trained"]) for part in parts):
-            rate = images / (time.perf_counter() - started)
-            first = parts[0]
-            what = "rows" if "spec_names" in first or "candidates" in first else "images"
-            arithmetic = f" in {first['precision']}" if "precision" in first else ""
-            replicas = int(first["replicas"]) if "replicas" in first else 1
-            spread = f" on {replicas} replicas ({first['strategy']})" if replicas > 1 else ""
-            self.report.info(f"trained on {images:,} {what} at {rate:,.0f} {what}/s{arithmetic}{spread}")
-        return result
-
-    def _tensorboard(self) -> Path | None:
-        """With --tensorboard, a new folder for this run's logs under reports/tensorboard/."""
-        if not self.tensorboard:
-            return None
-        folder = self.config.reports_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
-        self.report.info(f"TensorBoard logs: {folder} (view with: tensorboard --logdir {folder.parent})")
-        return folder
-
-    def _checkpoints(self) -> Path:
-        """Where the train stage of this key keeps its checkpoints: resumed when a killed run
-        left some (unless --no-resume); those of other keys are stale and removed."""
-        root = self.config.processed_dir / CHECKPOINTS
-        folder = root / self.key("train")
-        for old in root.glob("*"):
-            if old != folder or not self.resume:
+    def _hooks(self, name: str) -> Hooks:
+        """What stage `name` may tell the user, and its checkpoints folder: resumed when a killed
+        run left one (unless --no-resume); folders of keys no stage has now are stale."""
+        if self.tensorboard and self._tensorboard is None:
+            self._tensorboard = self.config.reports_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+        folder = self._checkpoints(name)
+        current = {self.key(stage) for stage in STAGES}
+        for old in folder.parent.glob("*"):
+            if old.name not in current or (old == folder and not self.resume):
                 shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            self.report.info(f"resuming training from the checkpoints in {folder}")
-        return folder
+        return Hooks(info=self.report.info, epoch=self._epoch, progress=self.report.progress,
+                     checkpoints=folder, tensorboard=self._tensorboard)
+
+    def _checkpoints(self, name: str) -> Path:
+        return self.config.processed_dir / CHECKPOINTS / self.key(name)
 
     def _epoch(self, label: str, logs: dict[str, float]) -> None:
         self.report.epoch(label, logs)
         faults.point("epoch")
         faults.point(f"epoch:{label.strip()}")
-
-    def _run_validate(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        faults.point("validate")
-        ingested = inputs["ingest"]
-        parts = [_stage("validate")(
-            inputs["preprocess"]["x"],
-            view["y"],
-            inputs["split"]["val_idx"],
-            model,
-            target.classes,
-            self.config.predict.tta,
-            self.predicting,
-            target.task,
-            ingested["feature_columns"],
-        ) for _, target, view, (model,) in self._per_target(ingested, inputs["train"])]
-        return targets.scored(parts, [str(n) for n in ingested.get("targets", [])])
-
-    def _run_predict(self, inputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        predict = _stage("predict")
-        parts = [predict(inputs["preprocess"]["x_test"], model, self.config.predict.tta, self.predicting)
-                 for model in targets.views(inputs["train"])]
-        return targets.combine(parts, [str(n) for n in inputs["train"].get("targets", [])])
-
-    def predicting(self, done: int, total: int) -> None:
-        self.report.progress("predicting", done, total)
 
     # -- files outside the cache: models/model.keras and reports/metrics.json (pipeline.exports)
 
@@ -451,18 +383,33 @@ class Runner:
 
 def code_files(name: str) -> list[Path]:
     """The source files stage `name`'s key hashes: its module and what it imports within
-    `pipeline`, found from the imports themselves (and those of READERS)."""
-    here = Path(__file__).parent
-    starts = [here / "stages" / f"{name}.py", *(here / f for f in READERS.get(name, ()))]
-    return sorted({f for start in starts for f in cache.imported_sources(start, here)})
+    `pipeline`, found from the imports themselves, and what the runner calls for it: the
+    splitting and combining of targets (targets.py), and for RAW the CSV reader (io.py)."""
+    starts = [HERE / "stages" / f"{name}.py", HERE / "targets.py", *([HERE / "io.py"] if RAW in INPUTS[name] else [])]
+    return sorted({f for start in starts for f in cache.imported_sources(start, HERE)})
 
 
-def summaries(found: list[Target]) -> list[str]:
-    """The lines that say what ingest decided: the task, or each target's."""
-    if len(found) == 1:
-        return [found[0].task.summary]
-    return [f"{len(found)} targets, each its own task, scored by the mean of their scores:",
-            *(f"  target {t.name!r}: {t.task.description}" for t in found)]
+def _fields(wanted: tuple[str, ...] | str) -> tuple[str, ...]:
+    """The cached fields to load for a READS entry: all (empty) for one name, else each with
+    a group's fields in its place."""
+    if isinstance(wanted, str):
+        return ()
+    return tuple(f for name in wanted for f in (GROUPS[name][0] if name in GROUPS else (name,)))
+
+
+def _arguments(wanted: tuple[str, ...] | str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The keyword arguments a READS entry gives: all the arrays under one name; else each
+    field (None where the stage stored none, such as `folds` of one split), a group decoded."""
+    if isinstance(wanted, str):
+        return {wanted: arrays}
+    found: dict[str, Any] = {}
+    for name in wanted:
+        if name in GROUPS:
+            module, cls = GROUPS[name][1].split(":")
+            found[name] = getattr(importlib.import_module(module), cls).from_arrays(arrays)
+        else:
+            found[name] = arrays.get(name)
+    return found
 
 
 def _stage(name: str) -> Callable[..., dict[str, np.ndarray]]:

@@ -65,12 +65,20 @@ def views(arrays: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
 
 def combine(parts: list[dict[str, np.ndarray]], names: list[str],
             shared: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """One stage output from each target's `parts` (and arrays `shared` by all of them)."""
+    """One stage output from each target's `parts` (and arrays `shared` by all of them).
+    Several scored parts (validate's) also get their mean score, as Kaggle scores several
+    targets (mean column-wise AUC), and each one's, under the metric they share (or "mean of
+    auc and rmse")."""
     import numpy as np
 
     if len(parts) == 1:
         return {**parts[0], **(shared or {})}
     combined = {TARGETS: np.array(names, dtype=str), **(shared or {})}
+    if all("score" in part for part in parts):
+        metrics = sorted({str(part["metric"]) for part in parts})
+        scores = np.array([float(part["score"]) for part in parts])
+        combined.update(metric=np.array(metrics[0] if len(metrics) == 1 else "mean of " + " and ".join(metrics)),
+                        score=np.array(scores.mean()), n_val=parts[0]["n_val"], target_scores=scores)
     for i, part in enumerate(parts):
         combined.update({prefix(i) + k: v for k, v in part.items()})
     return combined
@@ -81,19 +89,9 @@ def of(arrays: dict[str, np.ndarray]) -> list[Target]:
     return [Target.from_arrays(view) for view in views(arrays)]
 
 
-def scored(parts: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
-    """The validate stage's output from each target's: with several, their mean score (as
-    Kaggle scores several targets: mean column-wise AUC) and each one's, under the metric they
-    share (or "mean of auc and rmse")."""
-    import numpy as np
-
-    if len(parts) == 1:
-        return parts[0]
-    metrics = sorted({str(part["metric"]) for part in parts})
-    scores = np.array([float(part["score"]) for part in parts])
-    return combine(parts, names, {
-        "metric": np.array(metrics[0] if len(metrics) == 1 else "mean of " + " and ".join(metrics)),
-        "score": np.array(scores.mean()),
-        "n_val": parts[0]["n_val"],
-        "target_scores": scores,
-    })
+def summaries(found: list[Target]) -> list[str]:
+    """The lines that say what ingest decided: the task, or each target's."""
+    if len(found) == 1:
+        return [found[0].task.summary]
+    return [f"{len(found)} targets, each its own task, scored by the mean of their scores:",
+            *(f"  target {t.name!r}: {t.task.description}" for t in found)]

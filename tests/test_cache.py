@@ -106,6 +106,26 @@ def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) 
     assert imported and imported <= set(runner.code_files(stage))
 
 
+@pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
+def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_takes(stage: str) -> None:
+    """The runner reads READS from the source text (the cached path imports no stage); that
+    must be the module's own READS, and each field it names a parameter of the function, which
+    needs nothing the runner does not give."""
+    import importlib
+    import inspect
+
+    from pipeline import runner
+
+    module = importlib.import_module(f"pipeline.stages.{stage}")
+    reads, per_target = runner.declared(stage)
+    assert reads == module.READS and per_target == getattr(module, "PER_TARGET", False)
+    parameters = inspect.signature(getattr(module, stage)).parameters
+    given = {"params", "hooks", *(f for fields in reads.values() for f in ((fields,) if isinstance(fields, str) else fields))}
+    assert given - {"hooks"} <= set(parameters)
+    required = {name for name, p in parameters.items() if p.default is inspect.Parameter.empty}
+    assert required <= given
+
+
 def test_a_change_to_an_imported_module_changes_the_key_and_an_unrelated_one_does_not(tmp_path: Path) -> None:
     import shutil
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import digit_frames
+from pipeline.hooks import Hooks
 from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
 from pipeline.presets import CONVERGE_MAX_EPOCHS
 from pipeline.keras_env import load_keras
@@ -109,8 +110,8 @@ def test_the_default_preset_trains_images_until_they_converge_well_below_its_cap
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2))
     labels: list[str] = []
-    runs = [train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3, TrainParams(batch_size=30),
-                  on_epoch=lambda label, logs: labels.append(label)) for _ in range(2)]
+    runs = [train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(3), TrainParams(batch_size=30),
+                  hooks=Hooks(epoch=lambda label, logs: labels.append(label))) for _ in range(2)]
     epochs = len(runs[0]["history_loss"])
     # two networks, as on every image set under SMALL_IMAGES rows
     assert labels[0] == f"net 1/2 epoch 1/{CONVERGE_MAX_EPOCHS}" and f"net 2/2 epoch 1/{CONVERGE_MAX_EPOCHS}" in labels

@@ -200,7 +200,7 @@ def test_a_sample_that_mixes_one_and_several_labels_is_refused() -> None:
     sample.loc[4, "Fertilizer Name"] = "Urea DAP 28-28"
     with pytest.raises(PipelineError, match=r"column 'Fertilizer Name' holds 1 label\(s\) at line 2 \('Urea'\) but 3 "
                                             r"at line 6 \('Urea DAP 28-28'\)"):
-        ingest(frame, frame.drop(columns="Fertilizer Name"), IngestParams(), sample=sample)
+        ingest(frame, frame.drop(columns="Fertilizer Name"), IngestParams(), sample_submission=sample)
 
 
 # -- several targets --------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_two_targets_the_sample_names_each_get_a_model_and_a_column(workdir: Pat
     assert "2 targets, each its own task, scored by the mean of their scores:" in result.stdout
     assert "target 'EC2': binary, scored by auc; the submission holds the probability of '1'" in result.stdout
     assert "column 'EC3' is not in test.csv nor sample_submission.csv; not used" in result.stderr
-    assert "training target 2/2, 'EC2'" in result.stdout
+    assert "train target 2/2: 'EC2'" in result.stdout
     metrics = json.loads(Path("reports/metrics.json").read_text())
     assert set(metrics["targets"]) == {"EC1", "EC2"}
     assert metrics["score"] == pytest.approx(np.mean(list(metrics["targets"].values())))
@@ -298,7 +298,7 @@ def test_qwk_learns_ordered_classes_as_a_number_cut_where_kappa_is_best() -> Non
     task = Task.from_arrays(data)
     assert task.learns_numbers and task.output == "label" and data["classes"].tolist() == [0, 2, 4, 6, 8]
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
-    model = train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], 5, TrainParams(model="hgb"), task=task,
+    model = train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(5), TrainParams(model="hgb"), task=task,
                   schema=Schema.from_arrays(data))
     cuts = model["cuts"]
     assert len(cuts) == 4 and np.all(np.diff(cuts) > 0)
@@ -338,7 +338,7 @@ def test_mae_is_what_boosting_and_the_network_minimise() -> None:
         data = ingest(frame, frame.drop(columns="y"), IngestParams(metric=metric))
         task = Task.from_arrays(data)
         idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
-        model = train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], 0, TrainParams(model="hgb"), task=task,
+        model = train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.zeros(0), TrainParams(model="hgb"), task=task,
                       schema=Schema.from_arrays(data))
         assert pickle.loads(model["member0_pickle"].tobytes()).loss == boosting_loss
         schema = Schema.from_arrays(data)

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import digit_frames
-from pipeline.config import IngestParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.config import IngestParams, PredictParams, PreprocessParams, SplitParams, TrainParams
+from pipeline.hooks import Hooks
 from pipeline.presets import PRESETS
 from pipeline.keras_env import load_keras
 from pipeline.learners import TABLE
@@ -157,7 +158,7 @@ def test_preprocess_passes_tables_through_for_the_models_to_normalise() -> None:
     assert out["x"].shape == (200, 30) and out["x"].dtype == np.float32
     np.testing.assert_allclose(out["x"], x.astype(np.float32))  # a gap stays a gap
     codes = np.tile(np.arange(8.0), (3, 8))  # 64 whole numbers: categories, not an 8x8 image
-    assert preprocess(codes, codes, PreprocessParams(), tabular=True)["x"].shape == (3, 64)
+    assert preprocess(codes, codes, PreprocessParams(), column_kinds=np.array(["categorical"] * 64))["x"].shape == (3, 64)
 
 
 def test_preprocess_configured_shape_must_fit() -> None:
@@ -191,7 +192,7 @@ def trained() -> dict:
     data = ingest(train_df, test_df, IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2))
-    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3,
+    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(3),
                   TrainParams(epochs=2, batch_size=16))
     return {"data": data, "pre": pre, "idx": idx, "model": model}
 
@@ -232,10 +233,10 @@ def test_train_reports_progress() -> None:
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     epochs, batches = [], []
-    train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), 3,
+    train(pre["x"], data["y"], np.arange(30), np.arange(30, 40), np.arange(3),
           TrainParams(model="mlp", epochs=2, batch_size=10),
-          on_epoch=lambda label, logs: epochs.append((label, sorted(logs))),
-          on_batch=lambda task, done, total, detail: batches.append((task, done, total, detail)))
+          hooks=Hooks(epoch=lambda label, logs: epochs.append((label, sorted(logs))),
+                      progress=lambda task, done, total, detail: batches.append((task, done, total, detail))))
     assert [e[0] for e in epochs] == ["epoch 1/2", "epoch 2/2"]
     assert "val_accuracy" in epochs[0][1]
     assert [b[:3] for b in batches] == [("training", done, 6) for done in range(1, 7)]  # one bar, both epochs
@@ -250,7 +251,7 @@ def test_a_short_run_scores_on_validation_what_it_scores_on_its_training_rows() 
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.25))
-    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], 3,
+    model = train(pre["x"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(3),
                   TrainParams(epochs=1, batch_size=16, refit=True))
 
     def accuracy(rows: np.ndarray, final: bool) -> float:
@@ -287,9 +288,9 @@ def test_batch_norm_statistics_come_from_one_seeded_augmented_draw_of_images() -
 def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_path: Path) -> None:
     d, pre, idx = trained["data"], trained["pre"], trained["idx"]
     labels = []
-    model = train(pre["x"], d["y"], idx["train_idx"], idx["val_idx"], 3,
+    model = train(pre["x"], d["y"], idx["train_idx"], idx["val_idx"], np.arange(3),
                   TrainParams(epochs=2, batch_size=16, ensemble=2, refit=True),
-                  on_epoch=lambda label, logs: labels.append((label, sorted(logs))))
+                  hooks=Hooks(epoch=lambda label, logs: labels.append((label, sorted(logs)))))
     best = int(model["best_epoch"])
     assert [label for label, _ in labels[:4]] == ["net 1/2 epoch 1/2", "net 1/2 epoch 2/2",
                                                   "net 2/2 epoch 1/2", "net 2/2 epoch 2/2"]
@@ -315,7 +316,7 @@ def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: s
     train_df, _ = digit_frames(n_train=60, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     x = preprocess(data["X"], data["X_test"], PreprocessParams())["x"]
-    runs = [train(x, data["y"], np.arange(48), np.arange(48, 60), 3,
+    runs = [train(x, data["y"], np.arange(48), np.arange(48, 60), np.arange(3),
                   TrainParams(epochs=1, batch_size=16, precision=precision)) for _ in range(2)]
     weights = [k for k in runs[0] if "_weight_" in k]
     assert str(runs[0]["precision"]) == precision and weights
@@ -323,7 +324,7 @@ def test_both_precisions_keep_float32_weights_and_rerun_identically(precision: s
         assert runs[0][k].dtype == np.float32
         np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
     # a bfloat16-trained network predicts in float32 like any other
-    assert predict(x[:5], runs[0])["predictions"].dtype == np.float32
+    assert predict(x[:5], runs[0], PredictParams())["predictions"].dtype == np.float32
 
 
 def test_auto_precision_is_float32_when_onednn_is_held_to_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -378,7 +379,7 @@ def test_the_best_preset_trains_the_large_cnn() -> None:
     train_df, _ = digit_frames(n_train=60, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
-    model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), 3,
+    model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), np.arange(3),
                   TrainParams(preset="best", epochs=1, ensemble=1, batch_size=16))
     assert str(model["arch"]) == "cnn_large"
     assert predict_proba(model, pre["x"][:5]).shape == (5, 3)
@@ -389,9 +390,9 @@ def test_a_time_budget_shrinks_the_epochs_to_what_fits() -> None:
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     labels = []
-    train(pre["x"], data["y"], np.arange(270), np.arange(270, 300), 3,
+    train(pre["x"], data["y"], np.arange(270), np.arange(270, 300), np.arange(3),
           TrainParams(epochs=500, batch_size=30, time_budget="0.01s"),
-          on_epoch=lambda label, logs: labels.append(label))
+          hooks=Hooks(epoch=lambda label, logs: labels.append(label)))
     assert labels == ["epoch 1/1"]
 
 
@@ -399,7 +400,7 @@ def test_tabular_data_keeps_the_best_of_mlp_gradient_boosting_and_their_blend() 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 6)).astype(np.float32)
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # xor: trees find it at once
-    model = train(x, y, np.arange(240), np.arange(240, 300), 2, TrainParams(epochs=2, batch_size=32))
+    model = train(x, y, np.arange(240), np.arange(240, 300), np.arange(2), TrainParams(epochs=2, batch_size=32))
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
     assert set(scores) == {*TABLE, "blend"} and str(model["metric"]) == "accuracy"
     assert scores[str(model["arch"])] == max(scores.values())
@@ -417,19 +418,19 @@ def test_validate_metrics_agree_with_predictions(trained: dict) -> None:
 
 
 def test_predict_gives_one_probability_row_per_test_row(trained: dict) -> None:
-    out = predict(trained["pre"]["x_test"], trained["model"])
+    out = predict(trained["pre"]["x_test"], trained["model"], PredictParams())
     assert out["predictions"].shape == (12, 3)
     np.testing.assert_allclose(out["predictions"].sum(axis=1), 1, rtol=1e-4)
 
 
 def test_tta_averages_seeded_augmented_copies(trained: dict) -> None:
     x_test, model = trained["pre"]["x_test"], trained["model"]
-    plain = predict(x_test, model)["predictions"]
+    plain = predict(x_test, model, PredictParams())["predictions"]
     progress = []
     augmented = predict_proba(model, x_test, lambda done, total: progress.append((done, total)), tta=True)
     np.testing.assert_allclose(augmented.sum(axis=1), 1, rtol=1e-4)
     assert not np.allclose(plain, augmented)
-    np.testing.assert_array_equal(augmented, predict(x_test, model, tta=True)["predictions"])  # seeded
+    np.testing.assert_array_equal(augmented, predict(x_test, model, PredictParams(tta=True))["predictions"])  # seeded
     assert progress[-1] == (1 + TTA_VIEWS, 1 + TTA_VIEWS)  # one batch per view
 
 

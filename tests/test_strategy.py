@@ -68,7 +68,7 @@ TWO_CPUS = textwrap.dedent("""
     for model in ("dense", "cnn"):
         for strategy in ("one", "mirrored"):
             params = TrainParams(model=model, strategy=strategy, precision="float32", epochs=2, batch_size=32)
-            result = train(x, data["y"], idx["train_idx"], val, 3, params)
+            result = train(x, data["y"], idx["train_idx"], val, data["classes"], params)
             runs[f"{model} {strategy}"] = {
                 "strategy": str(result["strategy"]),
                 "replicas": int(result["replicas"]),
@@ -97,7 +97,7 @@ WORKER = textwrap.dedent("""
     x = preprocess(data["X"], data["X_test"], PreprocessParams())["x"]
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2))
     params = TrainParams(strategy="multi-worker", precision="float32", epochs=2, batch_size=32, time_budget="1h")
-    result = train(x, data["y"], idx["train_idx"], idx["val_idx"], 3, params)
+    result = train(x, data["y"], idx["train_idx"], idx["val_idx"], data["classes"], params)
     weights = b"".join(result[k].tobytes() for k in sorted(result) if "_weight_" in k)
     print("RESULT " + json.dumps({
         "strategy": str(result["strategy"]),
@@ -220,7 +220,7 @@ def test_multi_worker_without_tf_config_is_one_line(competition: Path, monkeypat
 def test_the_stage_function_checks_tf_config_before_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(PipelineError, match="needs TF_CONFIG"):
-        train(np.zeros((4, 8, 8, 1), np.float32), np.array([0, 1, 0, 1]), np.arange(2), np.arange(2, 4), 2,
+        train(np.zeros((4, 8, 8, 1), np.float32), np.array([0, 1, 0, 1]), np.arange(2), np.arange(2, 4), np.arange(2),
               TrainParams(strategy="multi-worker", epochs=1))
 
 
@@ -252,5 +252,5 @@ def test_tensorboard_writes_event_files_without_changing_the_cache_key(competiti
     assert code == 0 and "train      cached" in output, output
     code, output = invoke("train", *FAST, "--tensorboard")
     assert code == 0 and "train      cached" in output, output
-    assert "TensorBoard logs are written only when it runs (add --force" in output
+    assert "TensorBoard logs are written only when training runs (add --force" in output
     assert len(list(Path("reports/tensorboard").rglob("events.out.tfevents.*"))) == len(events)

@@ -24,6 +24,8 @@ from pipeline.stages.validate import validate
 from pipeline.task import Task
 from test_cli import invoke
 
+TABLE_SHAPE, IMAGE_SHAPE = np.zeros(0, np.int64), np.array([8, 8, 1])  # preprocess's image_shape of each
+
 QUICK = ["--epochs", "2", "--batch-size", "32"]
 
 
@@ -114,7 +116,7 @@ def test_the_metric_and_the_output_follow_the_sample(sample_values: dict, classe
     train_df["Survived"] = np.array(classes)[np.arange(60) % len(classes)]
     test_df = passengers(6, first_id=900).drop(columns="Survived")
     sample = pd.DataFrame({"PassengerId": test_df["PassengerId"][::-1], **sample_values})
-    out = ingest(train_df, test_df, IngestParams(), sample=sample)
+    out = ingest(train_df, test_df, IngestParams(), sample_submission=sample)
     assert (str(out["task"]), str(out["metric"]), str(out["output"])) == expected
     if expected[2] == "probabilities":
         assert out["class_columns"].tolist() == ["Adelie", "Gentoo", "Chinstrap"]  # the sample's order
@@ -135,7 +137,7 @@ def test_whole_number_targets_are_classes_unless_the_sample_asks_for_a_number() 
     test_df = houses(6, seed=1).drop(columns="SalePrice")
     assert str(ingest(train_df, test_df, IngestParams())["task"]) == "multiclass"
     sample = pd.DataFrame({"Id": test_df["Id"], "Rooms": 3.47})  # the training mean: a number is wanted
-    out = ingest(train_df, test_df, IngestParams(), sample=sample)
+    out = ingest(train_df, test_df, IngestParams(), sample_submission=sample)
     assert (str(out["task"]), str(out["output"])) == ("regression", "number")
 
 
@@ -153,10 +155,10 @@ def test_a_sample_that_does_not_match_test_is_caught_at_ingest() -> None:
     train_df = passengers(30)
     test_df = passengers(4, first_id=100).drop(columns="Survived")
     with pytest.raises(PipelineError, match="sample_submission.csv has 3 rows but test.csv has 4"):
-        ingest(train_df, test_df, IngestParams(), sample=pd.DataFrame({"PassengerId": [100, 101, 102], "Survived": 0}))
+        ingest(train_df, test_df, IngestParams(), sample_submission=pd.DataFrame({"PassengerId": [100, 101, 102], "Survived": 0}))
     with pytest.raises(PipelineError, match="id '7' at line 3 is not a test.csv id"):
         ingest(train_df, test_df, IngestParams(),
-               sample=pd.DataFrame({"PassengerId": [100, 7, 102, 103], "Survived": 0}))
+               sample_submission=pd.DataFrame({"PassengerId": [100, 7, 102, 103], "Survived": 0}))
 
 
 def test_a_regression_split_spans_the_target_range_on_both_sides() -> None:
@@ -177,7 +179,7 @@ def test_a_table_trains_a_network_and_boosting_and_keeps_what_scores_best() -> N
     task, schema = Task.from_arrays(data), Schema.from_arrays(data)
     idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
     x = data["X"]
-    model = train(x, data["y"], idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=3, batch_size=32),
+    model = train(x, data["y"], idx["train_idx"], idx["val_idx"], np.arange(2), TrainParams(epochs=3, batch_size=32),
                   task=task, schema=schema)
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
     assert set(scores) == {*TABLE, "blend"}
@@ -272,9 +274,9 @@ def test_a_blends_estimators_are_exported_in_one_pickle_that_predicts_the_encode
     frame = houses(200)
     data = ingest(frame, frame.drop(columns="SalePrice"), IngestParams())
     task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(folds=3), task, tabular=True)
+    idx = split(data["y"], data["classes"], SplitParams(folds=3), task, image_shape=TABLE_SHAPE)
     x = data["X"]
-    model = train(x, data["y"], idx["train_idx"], idx["val_idx"], 0, TrainParams(epochs=2, batch_size=32),
+    model = train(x, data["y"], idx["train_idx"], idx["val_idx"], np.zeros(0), TrainParams(epochs=2, batch_size=32),
                   task=task, schema=schema, folds=idx["folds"])
     assert str(model["arch"]) == "blend", model["candidate_scores"]  # houses: several models share the blend
     assert export(model, tmp_path).name in ("model.keras", "model.pkl")
@@ -340,23 +342,23 @@ def test_predict_input_encodes_a_new_file_with_the_training_schema(workdir: Path
 
 def test_a_table_gets_five_stratified_folds_and_images_one_split() -> None:
     y = np.array([0] * 80 + [1] * 20)
-    out = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), tabular=True)
+    out = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), image_shape=TABLE_SHAPE)
     folds = out["folds"]
     assert sorted(np.bincount(folds)) == [20] * 5 and all(np.bincount(y[folds == f]).tolist() == [16, 4] for f in range(5))
     np.testing.assert_array_equal(out["val_idx"], np.flatnonzero(folds == 0))  # fold 0 is the validation rows
     np.testing.assert_array_equal(out["train_idx"], np.flatnonzero(folds != 0))
-    again = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), tabular=True)
+    again = split(y, np.array([0, 1]), SplitParams(), Task("binary", "accuracy", "label"), image_shape=TABLE_SHAPE)
     np.testing.assert_array_equal(again["folds"], folds)
-    assert len(np.unique(split(y, np.array([0, 1]), SplitParams(folds=3), tabular=True)["folds"])) == 3
-    assert "folds" not in split(y, np.array([0, 1]), SplitParams(), tabular=False)  # images: one split
-    assert "folds" not in split(y, np.array([0, 1]), SplitParams(folds=1), tabular=True)
+    assert len(np.unique(split(y, np.array([0, 1]), SplitParams(folds=3), image_shape=TABLE_SHAPE)["folds"])) == 3
+    assert "folds" not in split(y, np.array([0, 1]), SplitParams(), image_shape=IMAGE_SHAPE)  # images: one split
+    assert "folds" not in split(y, np.array([0, 1]), SplitParams(folds=1), image_shape=TABLE_SHAPE)
     with pytest.raises(PipelineError, match="--folds 3 is for tables"):
-        split(y, np.array([0, 1]), SplitParams(folds=3), tabular=False)
+        split(y, np.array([0, 1]), SplitParams(folds=3), image_shape=IMAGE_SHAPE)
 
 
 def test_a_regressions_folds_each_span_the_targets_range() -> None:
     y = np.exp(np.random.default_rng(0).normal(size=500))
-    folds = split(y, np.zeros(0), SplitParams(), Task("regression", "rmse", "number"), tabular=True)["folds"]
+    folds = split(y, np.zeros(0), SplitParams(), Task("regression", "rmse", "number"), image_shape=TABLE_SHAPE)["folds"]
     deciles = np.quantile(y, np.linspace(0, 1, 11))
     for f in range(5):
         assert np.all(np.histogram(y[folds == f], deciles)[0] == 10)  # 10 of each tenth in each fold of 100
@@ -366,9 +368,9 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
     train_df = passengers(300)
     data = ingest(train_df, train_df.drop(columns="Survived"), IngestParams(metric="auc"))
     task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(), task, tabular=True)
+    idx = split(data["y"], data["classes"], SplitParams(), task, image_shape=TABLE_SHAPE)
     x, y = data["X"], data["y"]
-    model = train(x, y, idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=2, batch_size=32), task=task,
+    model = train(x, y, idx["train_idx"], idx["val_idx"], np.arange(2), TrainParams(epochs=2, batch_size=32), task=task,
                   schema=schema, folds=idx["folds"])
     scores = dict(zip(model["candidates"].tolist(), model["candidate_scores"].tolist()))
     assert str(model["arch"]) == max(scores, key=scores.get) and model["oof"].shape == (300, 2)
@@ -386,7 +388,7 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
     out = validate(x, y, idx["val_idx"], model, data["classes"], task=task, feature_columns=data["feature_columns"])
     assert int(out["n_val"]) == 300 and float(out["score"]) == pytest.approx(scores[str(model["arch"])], rel=1e-5)
     assert out["importance_columns"][int(np.argmax(out["importance_mean"]))] in ("Sex", "Name")
-    again = train(x, y, idx["train_idx"], idx["val_idx"], 2, TrainParams(epochs=2, batch_size=32), task=task,
+    again = train(x, y, idx["train_idx"], idx["val_idx"], np.arange(2), TrainParams(epochs=2, batch_size=32), task=task,
                   schema=schema, folds=idx["folds"])
     assert set(again) == set(model)  # the same seed, the same models (only the time they took differs)
     assert all(np.array_equal(again[k], model[k]) for k in model if k != "candidate_seconds")

@@ -18,31 +18,38 @@ import pandas as pd
 
 from pipeline import schema as schemas
 from pipeline.errors import PipelineError
+from pipeline.hooks import QUIET, Hooks
 from pipeline.frames import PIXEL, filled, features_of, id_column_of, ids_of
 from pipeline.submission import check_sample_ids
-from pipeline.targets import Target, combine
+from pipeline.targets import Target, combine, summaries
 from pipeline.task import Task, choose_metric, choose_output, positive_class, target_kind
 
 if TYPE_CHECKING:
     from pipeline.config import IngestParams
 
 
+READS = {"raw": ("train", "test", "sample_submission")}  # the CSVs, read by pipeline.io (the runner reads this line)
+
+
 def ingest(
     train: pd.DataFrame,
     test: pd.DataFrame,
     params: IngestParams,
-    train_name: str = "train.csv",
-    test_name: str = "test.csv",
-    sample: pd.DataFrame | None = None,
-    sample_name: str = "sample_submission.csv",
+    sample_submission: pd.DataFrame | None = None,
+    hooks: Hooks = QUIET,
 ) -> dict[str, np.ndarray]:
-    """Validate the tables and turn them into arrays.
+    """Validate the tables and turn them into arrays; errors name each table's file as
+    pipeline.io.read_csv recorded it (`frame.attrs["file"]`), else train.csv, test.csv and
+    sample_submission.csv.
 
     Returns X/X_test (uint8 when every value is an integer in 0..255, else float32 with NaN
     for missing cells), the schema, test_ids, `notes` to show the user and, for each target
     (see pipeline.targets), y (class codes into `classes`, the positive class of a binary task
     last; or the regression target) with its task and the column names a submission needs.
     """
+    sample = sample_submission
+    train_name, test_name = _file(train, "train.csv"), _file(test, "test.csv")
+    sample_name = _file(sample, "sample_submission.csv")
     notes: list[str] = []
     labels, train_only = _label_columns(train, test, params, train_name, test_name, sample)
     train = _rows_with_a_target(train, labels, train_name, notes)
@@ -98,7 +105,13 @@ def ingest(
         "fill": np.zeros(0) if fill is None else fill,
         **schema.to_arrays(),
     }
+    for line in summaries([target for target, _ in targets]):
+        hooks.info(line)
     return combine([{**target.to_arrays(), "y": y} for target, y in targets], labels, shared)
+
+
+def _file(frame: pd.DataFrame | None, default: str) -> str:
+    return str(frame.attrs.get("file", default)) if frame is not None else default
 
 
 def _label_columns(train: pd.DataFrame, test: pd.DataFrame, params: IngestParams, train_name: str,

@@ -4,20 +4,23 @@ cut points where labels need them (pipeline.task)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline import models
+from pipeline.hooks import QUIET, Hooks
+
+if TYPE_CHECKING:
+    from pipeline.config import PredictParams
+
+READS = {"preprocess": ("x_test",), "train": "model"}  # "model": all of train's arrays, as `model`
+PER_TARGET = True
 
 
-def predict(
-    x_test: np.ndarray,
-    model: dict[str, np.ndarray],
-    tta: bool = False,
-    on_batch: Callable[[int, int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """Test-set predictions, one row per test row, in test.csv's order;
-    `tta` as in models.predict_proba; `on_batch(done, total)` reports progress."""
-    return {"predictions": models.predict_proba(model, x_test, on_batch, tta=tta).astype(np.float32),
+def predict(x_test: np.ndarray, model: dict[str, np.ndarray], params: PredictParams,
+            hooks: Hooks = QUIET) -> dict[str, np.ndarray]:
+    """Test-set predictions, one row per test row, in test.csv's order; `params.tta` as in
+    models.predict_proba; `hooks.predicting(done, total)` hears the progress."""
+    return {"predictions": models.predict_proba(model, x_test, hooks.predicting, tta=params.tta).astype(np.float32),
             "cuts": model["cuts"] if "cuts" in model else np.zeros(0)}

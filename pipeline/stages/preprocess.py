@@ -15,15 +15,20 @@ import numpy as np
 from pipeline.errors import PipelineError
 from pipeline.frames import transform
 from pipeline.parse import parse_image_shape
+from pipeline.schema import NUMERIC
 
 if TYPE_CHECKING:
     from pipeline.config import PreprocessParams
 
 
+READS = {"ingest": ("X", "X_test", "column_kinds")}
+
+
 def preprocess(X: np.ndarray, X_test: np.ndarray, params: PreprocessParams,
-               tabular: bool = False) -> dict[str, np.ndarray]:
-    """Reshape square feature counts (or a configured shape) to images; a `tabular` schema
-    (any categorical or date column) is never an image."""
+               column_kinds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Reshape square feature counts (or a configured shape) to images; a schema with any
+    column that is not a number (`column_kinds`: a category, a date) is a table, never an image."""
+    tabular = column_kinds is not None and bool((column_kinds != NUMERIC).any())
     shape = None if tabular else image_shape(X.shape[1], params.image_shape, pixels=X.dtype == np.uint8)
     stats = {"low": np.float32(X.min()), "high": np.float32(X.max())} if shape else {}
     stats["image_shape"] = np.array(shape or (), dtype=np.int64)

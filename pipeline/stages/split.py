@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from pipeline.errors import PipelineError
+from pipeline.hooks import QUIET, Hooks
 from pipeline.task import Task
 
 if TYPE_CHECKING:
@@ -32,10 +33,17 @@ def fold_count(n_rows: int, tabular: bool, requested: int) -> int:
     return next((k for rows, k in FOLDS_BY_ROWS if tabular and n_rows <= rows), 1)
 
 
+# Several targets share one split, stratified by the first (the runner gives a stage that
+# does not run per target the first target's fields).
+READS = {"ingest": ("y", "classes", "task"), "preprocess": ("image_shape",)}
+
+
 def split(y: np.ndarray, classes: np.ndarray, params: SplitParams, task: Task | None = None,
-          tabular: bool = False) -> dict[str, np.ndarray]:
-    """Sorted train and validation indices into `y`, stratified, seeded; for a table of k
-    folds also `folds`, each row's fold (0 to k - 1), of which fold 0 is the validation rows."""
+          image_shape: np.ndarray | None = None, hooks: Hooks = QUIET) -> dict[str, np.ndarray]:
+    """Sorted train and validation indices into `y`, stratified, seeded; for a table (an empty
+    `image_shape`, as preprocess gives it) of k folds also `folds`, each row's fold (0 to k - 1),
+    of which fold 0 is the validation rows."""
+    tabular = image_shape is not None and not image_shape.size
     k = fold_count(len(y), tabular, params.folds)
     if k > 1 and not tabular:
         raise PipelineError(f"--folds {k} is for tables; images train on one split (--val-fraction), so give --folds 0")
@@ -49,7 +57,11 @@ def split(y: np.ndarray, classes: np.ndarray, params: SplitParams, task: Task | 
         train_idx, val_idx = train_test_split(
             np.arange(len(y)), test_size=n_val, stratify=strata, random_state=params.seed
         )
+        if tabular:
+            hooks.info(f"one held-out split of {n_val} rows (--folds 5 for five folds)")
         return {"train_idx": np.sort(train_idx), "val_idx": np.sort(val_idx)}
+    hooks.info(f"{k} stratified folds of about {n_val} rows: every model trains {k} times and is judged on the "
+               f"rows it did not train on (--folds 1 for one split)")
     folds = np.empty(len(y), dtype=np.int64)
     splitter = (StratifiedKFold if strata is not None else KFold)(k, shuffle=True, random_state=params.seed)
     with warnings.catch_warnings():  # a class with fewer rows than folds: some folds hold none of it

@@ -36,6 +36,7 @@ import numpy as np
 
 from pipeline import learners, models, tabular
 from pipeline.errors import PipelineError
+from pipeline.hooks import QUIET, Hooks
 from pipeline.learners.blend import Blend, blend, select
 from pipeline.training.augment import augmentation_strength
 from pipeline.parse import parse_duration
@@ -43,13 +44,15 @@ from pipeline.presets import PRESETS
 from pipeline.schema import NUMERIC, Schema
 from pipeline.task import Task
 from pipeline.training.distribute import distribution
-from pipeline.training.plan import CLASSES, BatchHook, EpochHook, Plan, label
+from pipeline.training.plan import CLASSES, Plan, label
 from pipeline.training.precision import training_precision
 
 if TYPE_CHECKING:
     from pipeline.config import TrainParams
 
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
+READS = {"ingest": ("y", "classes", "task", "schema"), "preprocess": ("x",), "split": ("train_idx", "val_idx", "folds")}
+PER_TARGET = True  # each target trains its own models (pipeline.targets)
 
 
 def train(
@@ -57,31 +60,33 @@ def train(
     y: np.ndarray,
     train_idx: np.ndarray,
     val_idx: np.ndarray,
-    n_classes: int,
+    classes: np.ndarray,
     params: TrainParams,
-    on_epoch: EpochHook | None = None,
-    on_batch: BatchHook | None = None,
-    checkpoints: Path | None = None,
-    tensorboard: Path | None = None,
     task: Task = CLASSES,
     schema: Schema | None = None,
     folds: np.ndarray | None = None,
+    hooks: Hooks = QUIET,
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs (and, for a table, the model) on `val_idx`; with
     `params.refit`, refit on both. With `folds` (each row's fold, a table's), every model
     trains once per fold instead, stopping early on that fold's rows; the model is chosen on
     the predictions each row got from the models that did not train on it (kept as `oof`),
-    and predicts as the mean of its fold models.
+    and predicts as the mean of its fold models. `classes` are the class names (none for a
+    regression).
 
-    `on_epoch(label, logs)` reports each epoch, where `label` reads like "net 2/3 epoch 4/20";
-    `on_batch(task, done, total, detail)` each batch, counted over all of a network's epochs,
-    with the running loss and accuracy in `detail`. With a `checkpoints` folder, each Keras network backs
-    up its state there after every epoch and a finished one keeps its weights there, so an
-    interrupted call resumes where it stopped; the caller removes the folder afterwards.
-    With a `tensorboard` folder, each Keras network writes TensorBoard logs into a subfolder
-    named after it (net0, refit0, ...); they change nothing in what is returned. A table's
-    columns are described by `schema` (plain numeric columns without one).
+    `hooks.epoch(label, logs)` hears of each epoch, where `label` reads like "net 2/3 epoch
+    4/20"; `hooks.progress(task, done, total, detail)` of each batch, counted over all of a
+    network's epochs, with the running loss and accuracy in `detail`. With a
+    `hooks.checkpoints` folder, each Keras network backs up its state there after every
+    epoch and a finished one keeps its weights there, so an interrupted call resumes where it
+    stopped; the caller removes the folder afterwards. With a `hooks.tensorboard` folder, each
+    Keras network writes TensorBoard logs into a subfolder named after it (net0, refit0, ...);
+    they change nothing in what is returned. A table's columns are described by `schema`
+    (plain numeric columns without one).
     """
+    started = time.perf_counter()
+    n_classes = len(classes)
+    checkpoints, tensorboard = hooks.checkpoints, hooks.tensorboard
     if tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     fitted = learners.chosen(params.model, x.ndim == 4, PRESETS[params.preset].image_model)
@@ -96,15 +101,39 @@ def train(
         flat = x.reshape(len(x), -1)
         names, kinds, vocabularies = _columns(schema, flat.shape[1])
         spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None)
-    plan = Plan(0, None, on_epoch, on_batch, tensorboard=tensorboard, task=task, spec=spec)
+    if tensorboard is not None:
+        hooks.info(f"TensorBoard logs: {tensorboard} (view with: tensorboard --logdir {tensorboard.parent})")
+    if checkpoints is not None and checkpoints.exists():
+        hooks.info(f"resuming training from the checkpoints in {checkpoints}")
+    plan = Plan(0, None, hooks.epoch, hooks.progress, tensorboard=tensorboard, task=task, spec=spec)
     splits = _splits(train_idx, val_idx, folds)
     if len(fitted) == 1:
         result = _fit(fitted[0], x, y, splits, n_classes, params, plan, checkpoints, bagged)
     else:
         result = _ensemble(fitted, x, y, truth, splits, n_classes, params, plan, checkpoints, bagged)
+        hooks.info(f"kept {_kept(result)} (validation {result['metric']}: " + ", ".join(
+            f"{name} {score:.4f}" for name, score in zip(result["candidates"], result["candidate_scores"])) + ")")
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
         result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx))
+    if int(result["images_trained"]):
+        hooks.info(_throughput(result, spec is not None, time.perf_counter() - started))
     return result
+
+
+def _kept(result: dict[str, np.ndarray]) -> str:
+    """The kept model, and a blend's weights: "blend of cat 0.62, hgb 0.30, mlp 0.08"."""
+    parts = zip(result.get("blend_parts", ()), result.get("blend_weights", ()))
+    return str(result["arch"]) + "".join(f"{' of ' if i == 0 else ', '}{p} {w:.2f}" for i, (p, w) in enumerate(parts))
+
+
+def _throughput(result: dict[str, np.ndarray], rows: bool, seconds: float) -> str:
+    """How fast the networks trained: rows (or images) per second, in which arithmetic."""
+    what = "rows" if rows else "images"
+    trained = int(result["images_trained"])
+    arithmetic = f" in {result['precision']}" if "precision" in result else ""
+    replicas = int(result["replicas"]) if "replicas" in result else 1
+    spread = f" on {replicas} replicas ({result['strategy']})" if replicas > 1 else ""
+    return f"trained on {trained:,} {what} at {trained / max(seconds, 1e-9):,.0f} {what}/s{arithmetic}{spread}"
 
 
 def _splits(train_idx: np.ndarray, val_idx: np.ndarray,

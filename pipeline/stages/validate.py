@@ -8,13 +8,17 @@ original column (a date's parts move together)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn import metrics as sk
 
 from pipeline import models
+from pipeline.hooks import QUIET, Hooks
 from pipeline.task import Task
+
+if TYPE_CHECKING:
+    from pipeline.config import PredictParams
 
 LEADERBOARD = ("candidates", "candidate_scores", "candidate_spread", "candidate_seconds", "blend_parts",
                "blend_weights")
@@ -23,25 +27,30 @@ IMPORTANCE_REPEATS = 3
 IMPORTANCE_ROWS = 2000  # validation rows the permutations are scored on, at most
 
 
+READS = {"ingest": ("y", "classes", "task", "feature_columns"), "preprocess": ("x",), "split": ("val_idx",),
+         "train": "model"}  # "model": all of train's arrays, as `model`
+PER_TARGET = True
+
+
 def validate(
     x: np.ndarray,
     y: np.ndarray,
     val_idx: np.ndarray,
     model: dict[str, np.ndarray],
     classes: np.ndarray,
-    tta: bool = False,
-    on_batch: Callable[[int, int], None] | None = None,
+    params: PredictParams | None = None,
     task: Task | None = None,
     feature_columns: np.ndarray | None = None,
+    hooks: Hooks = QUIET,
 ) -> dict[str, np.ndarray]:
-    """Validation metrics of `model` on rows `val_idx`; `tta` as in models.predict_proba;
+    """Validation metrics of `model` on rows `val_idx`; `params.tta` as in models.predict_proba;
     `feature_columns` names the original column of each feature (for the importance)."""
     task = task or Task("multiclass", "accuracy", "label")
     cuts = model["cuts"] if "cuts" in model else None
     if "oof" in model:  # folds: every row, predicted by the fold model that did not train on it
         rows, raw = np.arange(len(y)), model["oof"]
     else:
-        rows, raw = val_idx, models.predict_proba(model, x[val_idx], on_batch, final=False, tta=tta)
+        rows, raw = val_idx, models.predict_proba(model, x[val_idx], hooks.predicting, final=False, tta=bool(params and params.tta))
     truth = y[rows]
     predicted = _in_target_units(task, raw)
     result = {

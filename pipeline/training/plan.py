@@ -7,14 +7,13 @@ the label ("net 2/3 ") that tells ensemble members and refits apart in that prog
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from pipeline.hooks import BatchHook, EpochHook
 from pipeline.task import Task
 
-EpochHook = Callable[[str, dict[str, float]], None]
-BatchHook = Callable[[str, int, int, str], None]
 CLASSES = Task("multiclass", "accuracy", "label")
 
 
