@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline import cache, exports, faults, targets
+from pipeline.cache import TARGETS
 from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.cache import TARGETS
 from pipeline.hooks import Hooks
 from pipeline.targets import FIELDS, Target
 
@@ -301,9 +301,8 @@ class Runner:
         from pipeline.frames import PIXEL
 
         frames: dict[str, Any] = {SAMPLE: None}
-        for path in self._raw_paths():
-            frame = io.read_csv(path, self.reading(path), PIXEL)
-            frames[next(stem for stem in (*RAW_FILES, SAMPLE) if path.name.startswith(stem))] = frame
+        for stem, path in zip((*RAW_FILES, SAMPLE), self._raw_paths()):  # the sample last, when there is one
+            frames[stem] = frame = io.read_csv(path, self.reading(path), PIXEL)
             self.report.info(f"read {path.name}: {len(frame)} rows, {frame.shape[1]} columns")
         return frames
 
