@@ -173,7 +173,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     splits = splits if bagged else splits * n_members
     budget = parse_duration(params.time_budget)
     plan = Plan(
-        epochs=params.epochs or preset.epochs(len(train_idx), converging),
+        epochs=params.epochs or preset.epochs(len(train_idx), converging, table=not learner.image),
         budget=budget / (n_members * (2 if params.refit and not bagged else 1)) if budget else None,
         on_epoch=base.on_epoch,
         on_batch=base.on_batch,
