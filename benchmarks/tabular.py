@@ -74,11 +74,11 @@ from tabular_data import COMPETITIONS, make  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HIGHER_IS_BETTER = {"accuracy": True, "auc": True, "logloss": False, "rmse": False, "rmsle": False,
-                    "map@3": True}
+                    "map@3": True, "f1": True}
 # Keys of reports/metrics.json that name each metric (compared lower-case, without _, - and spaces).
 METRIC_KEYS = {"accuracy": ("accuracy", "acc"), "auc": ("auc", "rocauc"),
                "logloss": ("logloss", "crossentropy"), "rmse": ("rmse",), "rmsle": ("rmsle",),
-               "map@3": ("map@3", "map3", "mapat3")}
+               "map@3": ("map@3", "map3", "mapat3"), "f1": ("f1", "f1score")}
 MAX_CATEGORIES = 255  # HistGradientBoosting's max_bins: more categories than this are an error
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
@@ -112,6 +112,8 @@ def score(metric: str, truth: pd.Series, pred, classes: list[str] | None = None,
         if a.notna().all() and b.notna().all():
             return float(np.mean(a.to_numpy(float) == b.to_numpy(float)))
         return float(np.mean(truth.astype(str).to_numpy() == pd.Series(pred).astype(str).to_numpy()))
+    if metric == "f1":  # of the positive class
+        return float(skm.f1_score(_is_positive(truth, positive), _is_positive(pd.Series(pred), positive)))
     if metric == "auc":
         return float(skm.roc_auc_score(_is_positive(truth, positive), np.asarray(pred, float)))
     if metric == "map@3":
@@ -386,7 +388,7 @@ if metric == "rmsle":
     eval_metric = make_scorer("rmsle", rmsle, optimum=0, greater_is_better=False)
 else:  # MAP@3 has no scorer of its own: log loss ranks the probabilities it needs
     eval_metric = {"accuracy": "accuracy", "auc": "roc_auc", "logloss": "log_loss", "map@3": "log_loss",
-                   "rmse": "root_mean_squared_error"}[metric]
+                   "rmse": "root_mean_squared_error", "f1": "f1"}[metric]
 features = test.drop(columns=args["id"])
 sub = test[[args["id"]]].copy()
 best = []

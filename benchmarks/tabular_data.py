@@ -365,7 +365,12 @@ COMPETITIONS: dict[str, Callable[[], tuple[pd.DataFrame, dict]]] = {
 
 def make(name: str, folder: Path | str) -> dict:
     """Write competition `name` into `folder` (Kaggle layout under data/raw/) and return its spec."""
-    frame, spec = COMPETITIONS[name]()
+    return write(*COMPETITIONS[name](), folder)
+
+
+def write(frame: pd.DataFrame, spec: dict, folder: Path | str) -> dict:
+    """Write a competition's rows into `folder`: 75% as train.csv, 25% as test.csv (its answers
+    in test_labels.csv), a sample submission; return the spec the benchmarks score it by."""
     folder = Path(folder)
     raw = folder / "data" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
