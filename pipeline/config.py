@@ -25,7 +25,7 @@ from pipeline.task import METRICS, TASKS, known_metric
 
 CONFIG_FILE = "pipeline.toml"
 STATE_DIR = Path(".pipeline")  # what the pipeline keeps for the working folder: settings, the run log
-MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb", "cat", "linear")  # of pipeline.learners.REGISTRY
+MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb", "cat", "linear", "text")  # of pipeline.learners.REGISTRY
 PRECISIONS = ("auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}

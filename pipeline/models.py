@@ -37,11 +37,23 @@ def to_arrays(arch: str, input_shape: tuple[int, ...], n_classes: int, augment: 
 
 
 def predict_proba(arrays: dict[str, np.ndarray], x: np.ndarray, on_batch: Callable[[int, int], None] | None = None,
-                  final: bool = True, tta: bool = False) -> np.ndarray:
+                  final: bool = True, tta: bool = False, text: np.ndarray | None = None) -> np.ndarray:
     """Class probabilities on `x` (for a number, an (n, 1) column in the units the model
     learned), averaged over the models (the refit ones when `final` and present) and, with
-    `tta` on images, over augmented copies too; `on_batch(done, total)` reports progress."""
-    return _learner(arrays).predict_model(arrays, x, on_batch, final, tta)
+    `tta` on images, over augmented copies too; `on_batch(done, total)` reports progress.
+    `text` holds the rows' text columns (pipeline.texts) for a model that reads them."""
+    return _learner(arrays).predict_model(arrays, x, on_batch, final, tta, text)
+
+
+def part_of(arrays: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarray] | None:
+    """Learner `arch`'s model: `arrays` itself, or its part of a blend; None when it has none."""
+    if str(arrays["arch"]) == arch:
+        return arrays
+    if "blend_parts" in arrays and arch in [str(p) for p in arrays["blend_parts"]]:
+        from pipeline.learners.blend import part
+
+        return part(arrays, arch)
+    return None
 
 
 def first_member(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -50,7 +50,7 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     columns, written to `out` like a submission (with `path`'s id column if it has one).
     Reads only `path` and the cache; `path` is read and checked against train.csv's columns
     before training, when the model is not fresh."""
-    from pipeline import io, models
+    from pipeline import io, models, texts
     from pipeline.schema import Schema
     from pipeline.frames import PIXEL, features_of, id_column_of, ids_of, transform
     from pipeline.hooks import Hooks
@@ -64,13 +64,15 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     info = runner.outputs("ingest", (*SUBMISSION_FIELDS, *SCHEMA, "fill"))
     stats = runner.outputs("preprocess", ("image_shape", "low", "high"))
     fill = info["fill"] if info["fill"].size else None
-    x = transform(features_of(frame, Schema.from_arrays(info), path.name, fill, fill_missing=fill is not None), stats)
+    schema = Schema.from_arrays(info)
+    x = transform(features_of(frame, schema, path.name, fill, fill_missing=fill is not None), stats)
+    text = texts.of(frame, schema, path.name) if texts.columns(schema) else None
     id_column = id_column_of(frame, runner.config.ingest, path.name, str(info["id_column"]))
     ids = ids_of(frame, id_column, path.name)
     runner.run("train")
     trained = targets.views(runner.outputs("train"))
     predictions = [models.predict_proba(model, x, Hooks(progress=runner.report.progress).predicting,
-                                       tta=runner.config.predict.tta)
+                                       tta=runner.config.predict.tta, text=text)
                    for model in trained]
     result = build_submission(targets.of(info), predictions, ids, id_column,
                               cuts=[model["cuts"] if "cuts" in model else None for model in trained])

@@ -64,6 +64,15 @@ def metrics_record(metrics: dict[str, np.ndarray]) -> dict:
     if "importance_mean" in metrics:
         record["importance"] = {str(c): float(v) for c, v in zip(metrics["importance_columns"],
                                                                  metrics["importance_mean"])}
+    if "text_terms" in metrics:
+        record["text_terms"] = {}
+        for label, term, weight in zip(metrics["text_terms_for"], metrics["text_terms"], metrics["text_term_weights"]):
+            record["text_terms"].setdefault(str(label), []).append([str(term), round(float(weight), 4)])
+    if "wrong_text" in metrics:
+        record["surest_mistakes"] = [
+            {"text": str(t), "predicted": str(p), "truth": str(r), "sureness": round(float(s), 4)}
+            for t, p, r, s in zip(metrics["wrong_text"], metrics["wrong_predicted"], metrics["wrong_truth"],
+                                  metrics["wrong_sureness"])]
     return record
 
 
@@ -317,7 +326,26 @@ def _summary(data: ReportData) -> str:
     return (f"<p>Model <b>{html.escape(data.model)}</b>; validation {html.escape(record['metric'] + of)} "
             f"<b>{record['score']:.4f}</b>{', ' + others if others else ''}, on {record['n_val']} held-out rows"
             + (f"; weights kept from epoch {data.best_epoch} of {len(data.history['loss'])}."
-               if "loss" in data.history else ".") + "</p>" + _leaderboard_table(record))
+               if "loss" in data.history else ".") + "</p>" + _leaderboard_table(record) + _text_tables(record))
+
+
+def _text_tables(record: dict[str, Any]) -> str:
+    """What the text model learned (the words that push each class most) and the rows the
+    model was surest of and wrong, with their text."""
+    parts = []
+    if record.get("text_terms"):
+        cells = "".join(f"<tr><td>{html.escape(label)}</td><td style='text-align:left'>"
+                        + ", ".join(f"{html.escape(term)} ({weight:+.2f})" for term, weight in terms) + "</td></tr>"
+                        for label, terms in record["text_terms"].items())
+        parts.append("<h2>Text: the words that push each answer most</h2><table><tr><th>towards</th>"
+                     f"<th>words and word pairs (the text model's weights)</th></tr>{cells}</table>")
+    if record.get("surest_mistakes"):
+        cells = "".join(f"<tr><td style='text-align:left'>{html.escape(row['text'])}</td><td>"
+                        f"{html.escape(row['predicted'])}</td><td>{html.escape(row['truth'])}</td>"
+                        f"<td>{row['sureness']:.3f}</td></tr>" for row in record["surest_mistakes"])
+        parts.append("<h2>Text: the surest mistakes</h2><table><tr><th>text</th><th>predicted</th><th>truth</th>"
+                     f"<th>probability (a number's error)</th></tr>{cells}</table>")
+    return "".join(parts)
 
 
 def _leaderboard_table(record: dict[str, Any]) -> str:

@@ -34,11 +34,13 @@ STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
 RAW = "raw"  # what a stage reading it gets: the CSVs by their stems, read by pipeline.io
 RAW_FILES = ("train", "test")
 SAMPLE = "sample_submission"  # read too, when there is one
-# Groups of fields a stage may read as one keyword argument, decoded by the class named.
+# Groups of fields a stage may read as one keyword argument, decoded by the function named.
 SCHEMA = ("columns", "column_kinds", "vocabulary", "vocabulary_sizes", "with_time", "with_minute",
           "date_formats")  # pipeline.schema's fields
-GROUPS = {"task": (("task", "metric", "output", "positive"), "pipeline.task:Task"),
-          "schema": (SCHEMA, "pipeline.schema:Schema")}
+GROUPS = {"task": (("task", "metric", "output", "positive"), "pipeline.task:Task.from_arrays"),
+          "schema": (SCHEMA, "pipeline.schema:Schema.from_arrays"),
+          "text": (("text", "text_columns"), "pipeline.texts:train_of"),
+          "text_test": (("text_test", "text_columns"), "pipeline.texts:test_of")}
 HERE = Path(__file__).parent
 
 
@@ -404,8 +406,11 @@ def _arguments(wanted: tuple[str, ...] | str, arrays: dict[str, np.ndarray]) -> 
     found: dict[str, Any] = {}
     for name in wanted:
         if name in GROUPS:
-            module, cls = GROUPS[name][1].split(":")
-            found[name] = getattr(importlib.import_module(module), cls).from_arrays(arrays)
+            module, path = GROUPS[name][1].split(":")
+            decode: Any = importlib.import_module(module)
+            for attribute in path.split("."):
+                decode = getattr(decode, attribute)
+            found[name] = decode(arrays)
         else:
             found[name] = arrays.get(name)
     return found

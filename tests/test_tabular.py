@@ -14,7 +14,7 @@ import pytest
 from conftest import write_competition
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.errors import PipelineError
-from pipeline.learners import TABLE, get
+from pipeline.learners import TABLE, TEXT, get
 from pipeline.learners.blend import select
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
@@ -202,7 +202,7 @@ def test_titanic_style_competition_runs_with_no_options(workdir: Path) -> None:
     assert "task: binary, scored by accuracy; the submission holds labels" in first.output
     assert "'Name' is free text" in first.output and "kept " in first.output
     metrics = json.loads(Path("reports/metrics.json").read_text())
-    assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {*TABLE, "blend"}
+    assert metrics["metric"] == "accuracy" and set(metrics["candidates"]) == {*TABLE, *TEXT, "blend"}  # Name is text
     assert metrics["score"] == pytest.approx(max(metrics["candidates"].values()), rel=1e-5)
     board = metrics["leaderboard"]  # best first, the kept one marked, with its spread over folds and its time
     assert [row["score"] for row in board] == sorted((row["score"] for row in board), reverse=True)

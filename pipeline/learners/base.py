@@ -32,7 +32,9 @@ Fitted = tuple[Any, dict[str, list[float]], int]  # the model, its history, its 
 class Job:
     """One model to fit: the outputs it has (1 for a number), the training settings, how
     strongly images are augmented, its seed, its plan (epochs, progress, task, a table's
-    spec), its name (net0, fold2, refit0) and where a network keeps its checkpoints."""
+    spec), its name (net0, fold2, refit0), where a network keeps its checkpoints, and a
+    table's text columns as strings (every row's; pipeline.texts), for the learners that
+    read text."""
 
     n_classes: int
     params: TrainParams
@@ -41,6 +43,7 @@ class Job:
     plan: Plan
     name: str
     checkpoints: Path | None = None
+    text: np.ndarray | None = None
 
 
 class Learner:
@@ -50,6 +53,7 @@ class Learner:
     name = ""
     keras = False
     image = False  # fits images as images (a CNN); the others take a table's columns
+    text = False  # reads the text columns' strings (Job.text, `text=`), not `x`
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,
             job: Job) -> Fitted:
@@ -62,8 +66,10 @@ class Learner:
         raise NotImplementedError
 
     def predict(self, arrays: dict[str, np.ndarray], nets: list[Any], x: np.ndarray,
-                on_batch: Callable[[int, int], None] | None = None, tta: bool = False) -> np.ndarray:
-        """The mean output of `nets` on `x`; `on_batch(done, total)` reports progress."""
+                on_batch: Callable[[int, int], None] | None = None, tta: bool = False,
+                text: np.ndarray | None = None) -> np.ndarray:
+        """The mean output of `nets` on rows `x` (and their `text`, for a learner that reads
+        it); `on_batch(done, total)` reports progress."""
         predicted = np.mean([self.predict_one(net, x, arrays) for net in nets], axis=0)
         if on_batch:
             on_batch(1, 1)
@@ -93,8 +99,8 @@ class Learner:
 
     def predict_model(self, arrays: dict[str, np.ndarray], x: np.ndarray,
                       on_batch: Callable[[int, int], None] | None = None, final: bool = True,
-                      tta: bool = False) -> np.ndarray:
-        return self.predict(arrays, self.nets(arrays, final), x, on_batch, tta)
+                      tta: bool = False, text: np.ndarray | None = None) -> np.ndarray:
+        return self.predict(arrays, self.nets(arrays, final), x, on_batch, tta, text)
 
     def export_model(self, arrays: dict[str, np.ndarray], folder: Path) -> list[Path]:
         """The files written into `folder` for users."""

@@ -25,8 +25,9 @@ class Blend(Learner):
 
     def predict_model(self, arrays: dict[str, np.ndarray], x: np.ndarray,
                       on_batch: Callable[[int, int], None] | None = None, final: bool = True,
-                      tta: bool = False) -> np.ndarray:
-        return sum(float(w) * self._learner(part(arrays, p)).predict_model(part(arrays, p), x, on_batch, final, tta)
+                      tta: bool = False, text: np.ndarray | None = None) -> np.ndarray:
+        return sum(float(w) * self._learner(part(arrays, p)).predict_model(part(arrays, p), x, on_batch, final, tta,
+                                                                           text)
                    for p, w in zip(arrays["blend_parts"], arrays["blend_weights"]))
 
     def export_model(self, arrays: dict[str, np.ndarray], folder: Path) -> list[Path]:

@@ -42,7 +42,8 @@ class Cnn(KerasLearner):
             keras.mixed_precision.set_global_policy("float32")
 
     def predict(self, arrays: dict[str, np.ndarray], nets: list[Any], x: np.ndarray,
-                on_batch: Callable[[int, int], None] | None = None, tta: bool = False) -> np.ndarray:
+                on_batch: Callable[[int, int], None] | None = None, tta: bool = False,
+                text: np.ndarray | None = None) -> np.ndarray:
         """The mean over the networks and, with `tta`, over TTA_VIEWS augmented copies too,
         reporting each batch."""
         keras = load_keras()

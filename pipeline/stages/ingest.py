@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as schemas
+from pipeline import texts
 from pipeline.errors import PipelineError
 from pipeline.hooks import QUIET, Hooks
 from pipeline.frames import PIXEL, filled, features_of, id_column_of, ids_of
@@ -43,7 +44,8 @@ def ingest(
     sample_submission.csv.
 
     Returns X/X_test (uint8 when every value is an integer in 0..255, else float32 with NaN
-    for missing cells), the schema, test_ids, `notes` to show the user and, for each target
+    for missing cells), the text columns' own strings (`text`, `text_test`, packed by
+    pipeline.texts), the schema, test_ids, `notes` to show the user and, for each target
     (see pipeline.targets), y (class codes into `classes`, the positive class of a binary task
     last; or the regression target) with its task and the column names a submission needs.
     """
@@ -99,6 +101,9 @@ def ingest(
     shared = {
         "X": x.astype(dtype, copy=False),
         "X_test": x_test.astype(dtype, copy=False),
+        "text": texts.pack(texts.of(train, schema, train_name, train_name)),  # their strings (pipeline.texts)
+        "text_test": texts.pack(texts.of(test, schema, test_name, train_name)),
+        "text_columns": np.array(texts.columns(schema), dtype=str),
         "test_ids": test_ids,
         "id_column": np.array(id_column),
         "notes": np.array(notes, dtype=str),

@@ -14,13 +14,15 @@ from pipeline.hooks import QUIET, Hooks
 if TYPE_CHECKING:
     from pipeline.config import PredictParams
 
-READS = {"preprocess": ("x_test",), "train": "model"}  # "model": all of train's arrays, as `model`
+READS = {"ingest": ("text_test",), "preprocess": ("x_test",), "train": "model"}  # "model": all of train's arrays
 PER_TARGET = True
 
 
 def predict(x_test: np.ndarray, model: dict[str, np.ndarray], params: PredictParams,
-            hooks: Hooks = QUIET) -> dict[str, np.ndarray]:
+            text_test: np.ndarray | None = None, hooks: Hooks = QUIET) -> dict[str, np.ndarray]:
     """Test-set predictions, one row per test row, in test.csv's order; `params.tta` as in
-    models.predict_proba; `hooks.predicting(done, total)` hears the progress."""
-    return {"predictions": models.predict_proba(model, x_test, hooks.predicting, tta=params.tta).astype(np.float32),
+    models.predict_proba; `text_test` the rows' text columns, for a model that reads them;
+    `hooks.predicting(done, total)` hears the progress."""
+    predicted = models.predict_proba(model, x_test, hooks.predicting, tta=params.tta, text=text_test)
+    return {"predictions": predicted.astype(np.float32),
             "cuts": model["cuts"] if "cuts" in model else np.zeros(0)}

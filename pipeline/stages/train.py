@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from pipeline.config import TrainParams
 
 RECORD = ("best_epoch", "precision", "strategy", "replicas")  # how a network trained, for the runner and report
-READS = {"ingest": ("y", "classes", "task", "schema"), "preprocess": ("x",), "split": ("train_idx", "val_idx", "folds")}
+READS = {"ingest": ("y", "classes", "task", "schema", "text"), "preprocess": ("x",),
+         "split": ("train_idx", "val_idx", "folds")}
 PER_TARGET = True  # each target trains its own models (pipeline.targets)
 
 
@@ -65,6 +66,7 @@ def train(
     task: Task = CLASSES,
     schema: Schema | None = None,
     folds: np.ndarray | None = None,
+    text: np.ndarray | None = None,
     hooks: Hooks = QUIET,
 ) -> dict[str, np.ndarray]:
     """Fit on `train_idx`, choose epochs (and, for a table, the model) on `val_idx`; with
@@ -82,14 +84,15 @@ def train(
     stopped; the caller removes the folder afterwards. With a `hooks.tensorboard` folder, each
     Keras network writes TensorBoard logs into a subfolder named after it (net0, refit0, ...);
     they change nothing in what is returned. A table's columns are described by `schema`
-    (plain numeric columns without one).
+    (plain numeric columns without one); its text columns' strings, (n, columns), are
+    `text`, which the learners that read text fit on.
     """
     started = time.perf_counter()
     n_classes = len(classes)
     checkpoints, tensorboard = hooks.checkpoints, hooks.tensorboard
     if tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
-    fitted = learners.chosen(params.model, x.ndim == 4, PRESETS[params.preset].image_model)
+    fitted = learners.chosen(params.model, x.ndim == 4, PRESETS[params.preset].image_model, text is not None)
     spec = None
     bagged = folds is not None
     held = np.arange(len(y)) if bagged else val_idx  # the rows a model is judged on
@@ -108,13 +111,13 @@ def train(
     plan = Plan(0, None, hooks.epoch, hooks.progress, tensorboard=tensorboard, task=task, spec=spec)
     splits = _splits(train_idx, val_idx, folds)
     if len(fitted) == 1:
-        result = _fit(fitted[0], x, y, splits, n_classes, params, plan, checkpoints, bagged)
+        result = _fit(fitted[0], x, y, splits, n_classes, params, plan, checkpoints, bagged, text)
     else:
-        result = _ensemble(fitted, x, y, truth, splits, n_classes, params, plan, checkpoints, bagged)
+        result = _ensemble(fitted, x, y, truth, splits, n_classes, params, plan, checkpoints, bagged, text)
         hooks.info(f"kept {_kept(result)} (validation {result['metric']}: " + ", ".join(
             f"{name} {score:.4f}" for name, score in zip(result["candidates"], result["candidate_scores"])) + ")")
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
-        result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx))
+        result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx, text))
     if int(result["images_trained"]):
         hooks.info(_throughput(result, spec is not None, time.perf_counter() - started))
     return result
@@ -144,9 +147,12 @@ def _splits(train_idx: np.ndarray, val_idx: np.ndarray,
     return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(folds.max()) + 1)]
 
 
-def _held_out(result: dict[str, np.ndarray], x: np.ndarray, val_idx: np.ndarray) -> np.ndarray:
+def _held_out(result: dict[str, np.ndarray], x: np.ndarray, val_idx: np.ndarray,
+              text: np.ndarray | None) -> np.ndarray:
     """A model's predictions on the rows it is judged on: out of fold, or on the validation rows."""
-    return result["oof"] if "oof" in result else models.predict_proba(result, x[val_idx], final=False)
+    if "oof" in result:
+        return result["oof"]
+    return models.predict_proba(result, x[val_idx], final=False, text=None if text is None else text[val_idx])
 
 
 def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[str], dict[str, tuple[str, ...]]]:
@@ -156,7 +162,8 @@ def _columns(schema: Schema | None, n_features: int) -> tuple[list[str], list[st
 
 
 def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int,
-         params: TrainParams, base: Plan, checkpoints: Path | None, bagged: bool = False) -> dict[str, np.ndarray]:
+         params: TrainParams, base: Plan, checkpoints: Path | None, bagged: bool = False,
+         text: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """One learner's models: the ensemble's members on the one split, then their refits; or,
     `bagged`, a member per fold of `splits` and every row's prediction from the member that
     did not train on it (`oof`)."""
@@ -189,7 +196,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     def job(name: str, m: int, epochs: int | None = None) -> learners.Job:
         return learners.Job(n_classes, params, augment, params.seed + m,
                             plan.labelled(label(name, m, n_members), epochs=epochs, name=f"{name}{m}"),
-                            f"{name}{m}", checkpoints if learner.keras else None)
+                            f"{name}{m}", checkpoints if learner.keras else None, text)
 
     members, histories, best_epochs = [], [], []
     for m, (fit_idx, stop_idx) in enumerate(splits):
@@ -201,7 +208,8 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     refit, extra = [], {}
     header = models.to_arrays(arch, x.shape[1:], n_classes, augment, [], [], base.spec)
     if bagged:
-        oof = [learner.predict_one(net, x[stop_idx], header) for net, (_, stop_idx) in zip(members, splits)]
+        oof = [learner.predict(header, [net], x[stop_idx], text=None if text is None else text[stop_idx])
+               for net, (_, stop_idx) in zip(members, splits)]
         extra["oof"] = np.zeros((len(y), oof[0].shape[1]), dtype=np.float32)
         for predicted, (_, stop_idx) in zip(oof, splits):
             extra["oof"][stop_idx] = predicted
@@ -225,7 +233,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
 
 def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.ndarray,
               splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int, params: TrainParams, plan: Plan,
-              checkpoints: Path | None, bagged: bool) -> dict[str, np.ndarray]:
+              checkpoints: Path | None, bagged: bool, text: np.ndarray | None) -> dict[str, np.ndarray]:
     """A table: fit each learner of `names` on the same split (or folds), blend them by greedy
     ensemble selection on the rows they did not train on (`truth`), and keep the blend when it
     scores better than the best learner alone, else that learner (the first named on a tie)."""
@@ -234,9 +242,9 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     for arch in names:
         started = time.perf_counter()
         results[arch] = _fit(arch, x, y, splits, n_classes, dataclasses.replace(params, model=arch), plan,
-                             checkpoints, bagged)
+                             checkpoints, bagged, text)
         seconds[arch] = time.perf_counter() - started
-        predictions[arch] = _held_out(results[arch], x, splits[0][1])
+        predictions[arch] = _held_out(results[arch], x, splits[0][1], text)
         results[arch].pop("oof", None)  # kept once, for what is kept
     folds = [held for _, held in splits] if bagged else [np.arange(len(truth))]  # positions in `truth`
 
