@@ -13,11 +13,15 @@ Competitions (75% train.csv, 25% test.csv with hidden answers, a sample submissi
 - fortunes_tech_f1: `id, quote, lines, target`, whether a quote comes from the computing
   files (computers, linux, perl, debian, linuxcookie) or from ten others, scored by the
   positive class's F1, as Disaster Tweets is (the pipeline is given `--metric f1`, as a
-  user would: a sample submission of 0s does not say F1).
+  user would: a sample submission of 0s does not say F1);
+- fortunes_posts_auc: the same quotes as posts, `id, quote, posted_at, likes, shares, target`,
+  where whether a post "took off" depends on its topic (computing), the hour it was posted
+  and its likes, each adding to the odds, scored by AUC: text beside a timestamp and counts.
 
 `lines` is the quote's line count (a number beside the text). The plain way is the notebook a
 Kaggle user writes first: TF-IDF of word 1-2-grams (sublinear, min_df 2) into scikit-learn's
-LogisticRegressionCV (10 strengths, 5-fold), labels at its default threshold.
+LogisticRegressionCV (10 strengths, 5-fold), labels at its default threshold (its probability
+of the positive class for AUC); it reads the text alone.
 
     python benchmarks/text.py --fortunes /tmp/fortunes [--autogluon-python PY] [--only NAME]
 """
@@ -34,6 +38,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sklearn
 
@@ -59,14 +64,30 @@ def _frame(rows: list[tuple[str, object]], label: str) -> pd.DataFrame:
     return frame
 
 
+def _posts(tech: pd.DataFrame) -> pd.DataFrame:
+    """The quotes as posts: a time and counts beside the text, the target drawn from all three."""
+    rng = np.random.default_rng(0)
+    posts = tech[["quote"]].copy()
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 366 * 24 * 60, len(posts)), unit="min")
+    posts["posted_at"] = stamps.strftime("%Y-%m-%d %H:%M")
+    posts["likes"] = rng.poisson(3 + 2 * tech["lines"].to_numpy())
+    posts["shares"] = rng.poisson(1, len(posts))
+    evening = (stamps.hour >= 18).astype(float)
+    odds = 1.6 * tech["target"].to_numpy() + 1.5 * evening + 0.5 * np.log1p(posts["likes"].to_numpy()) - 2.5
+    posts["target"] = (rng.random(len(posts)) < 1 / (1 + np.exp(-odds))).astype(int)
+    return posts
+
+
 def competitions(root: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
     topics = _frame([(q, c) for c in TOPICS for q in quotes(root, c)], "topic")
     tech = _frame([(q, int(c in TECH)) for c in (*TECH, *OTHERS) for q in quotes(root, c)], "target")
+    posts = _posts(tech)
     return {
         "fortunes_topics": (topics, dict(metric="accuracy", id="id", target="topic", kind="multiclass",
                                          sample=TOPICS[0])),
         "fortunes_tech_f1": (tech, dict(metric="f1", id="id", target="target", kind="binary", sample=0,
                                         positive=1)),
+        "fortunes_posts_auc": (posts, dict(metric="auc", id="id", target="target", kind="binary", sample=0.5)),
     }
 
 
@@ -88,7 +109,9 @@ def plain(folder: Path, spec: dict) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(train["quote"].fillna(""), train[spec["target"]])
-    sub = test[[spec["id"]]].assign(**{spec["target"]: model.predict(test["quote"].fillna(""))})
+    quotes_ = test["quote"].fillna("")
+    answer = model.predict_proba(quotes_)[:, 1] if spec["metric"] == "auc" else model.predict(quotes_)
+    sub = test[[spec["id"]]].assign(**{spec["target"]: answer})
     sub.to_csv(folder / "plain_sub.csv", index=False)
     scores = score_submission(folder / "plain_sub.csv", spec, pd.read_csv(folder / "test_labels.csv"))
     return {"score": next(iter(scores.values())), "seconds": time.perf_counter() - started}
