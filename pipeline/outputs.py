@@ -13,7 +13,8 @@ from typing import Any, Callable
 from pipeline import cache, targets
 from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.runner import SAMPLE, SCHEMA, Runner
+from pipeline.declarations import SAMPLE, SCHEMA
+from pipeline.runner import Runner
 from pipeline.targets import FIELDS
 
 SUBMISSION_FIELDS = ("test_ids", "id_column", *FIELDS)

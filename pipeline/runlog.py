@@ -22,7 +22,8 @@ from typing import Any
 from pipeline import cache
 from pipeline.config import STATE_DIR, Config, settings
 from pipeline.errors import PipelineError
-from pipeline.runner import STAGES, Runner
+from pipeline.declarations import STAGES
+from pipeline.runner import Runner
 from pipeline.task import LOWER_IS_BETTER
 
 LOG = STATE_DIR / "runs.jsonl"

@@ -79,11 +79,11 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) -> None
 
 def test_the_train_key_covers_every_module_of_the_training_room() -> None:
     """A change to how a network is fitted (the schedule, early stopping, ...) must re-run train."""
-    from pipeline import runner
+    from pipeline import declarations
 
-    room = Path(runner.__file__).parent
+    room = Path(declarations.__file__).parent
     modules = {p for p in (room / "training").glob("*.py")}
-    assert modules <= set(runner.code_files("train"))
+    assert modules <= set(declarations.code_files("train"))
 
 
 @pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
@@ -92,9 +92,9 @@ def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) 
     (at any depth of the file, not under TYPE_CHECKING) is in its key."""
     import re
 
-    from pipeline import runner
+    from pipeline import declarations
 
-    root = Path(runner.__file__).parent
+    root = Path(declarations.__file__).parent
     source = (root / "stages" / f"{stage}.py").read_text()
     source = re.sub(r"\nif TYPE_CHECKING:\n(    .*\n)+", "\n", source)
     imported = set()
@@ -103,7 +103,7 @@ def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) 
         for name in [n.strip().split(" as ")[0] for n in names.split(",")]:
             candidates = (base / f"{name}.py", base / name / "__init__.py", base.with_suffix(".py"))
             imported.add(next(c for c in candidates if c.is_file()))
-    assert imported and imported <= set(runner.code_files(stage))
+    assert imported and imported <= set(declarations.code_files(stage))
 
 
 @pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
@@ -114,10 +114,10 @@ def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_take
     import importlib
     import inspect
 
-    from pipeline import runner
+    from pipeline import declarations
 
     module = importlib.import_module(f"pipeline.stages.{stage}")
-    reads, per_target = runner.declared(stage)
+    reads, per_target = declarations.declared(stage)
     assert reads == module.READS and per_target == getattr(module, "PER_TARGET", False)
     parameters = inspect.signature(getattr(module, stage)).parameters
     given = {"params", "hooks", *(f for fields in reads.values() for f in ((fields,) if isinstance(fields, str) else fields))}
@@ -129,10 +129,10 @@ def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_take
 def test_a_change_to_an_imported_module_changes_the_key_and_an_unrelated_one_does_not(tmp_path: Path) -> None:
     import shutil
 
-    from pipeline import runner
+    from pipeline import declarations
 
     package = tmp_path / "pipeline"
-    shutil.copytree(Path(runner.__file__).parent, package)
+    shutil.copytree(Path(declarations.__file__).parent, package)
 
     def ingest_key() -> str:
         return cache.source_digest(*cache.imported_sources(package / "stages" / "ingest.py", package))

@@ -30,7 +30,8 @@ from pipeline.errors import PipelineError
 from pipeline.cli.options import Common, Settings, Work, flag, parameters, take
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
-from pipeline.runner import STAGES, Runner
+from pipeline.declarations import STAGES
+from pipeline.runner import Runner
 from pipeline.targets import summaries
 
 app = typer.Typer(
