@@ -147,7 +147,8 @@ def infer(train: pd.DataFrame, columns: list[str], name: str, notes: list[str]) 
             vocabularies[column] = words
             notes.append(f"{name}: column {column!r} is free text ({series.nunique()} distinct values in "
                          f"{series.notna().sum()} filled cells): its {len(words)} most frequent words become "
-                         f"features ({', '.join(words[:5])}, ...)")
+                         f"features ({', '.join(words[:5])}, ...), and the text model reads the whole text "
+                         f"(--model to train one learner alone)")
         kept.append(column)
         kinds.append(kind)
         if kind == CATEGORICAL:
