@@ -2,7 +2,8 @@
 rows none of them trained on (out of fold) by greedy ensemble selection with replacement
 (Caruana et al., 2004; what AutoGluon's WeightedEnsemble does): start from the best model,
 and add, round after round, the one whose addition scores the task's metric best; each
-model's weight is the share of rounds that chose it.
+model's weight is the share of rounds that chose it. A part stacked on another
+(pipeline.learners.stack) reads that one's predictions as extra columns.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from pipeline.learners import stack
 from pipeline.learners.base import Learner, SklearnLearner, write_pickle
 
 ROUNDS = 25
@@ -26,9 +28,16 @@ class Blend(Learner):
     def predict_model(self, arrays: dict[str, np.ndarray], x: np.ndarray,
                       on_batch: Callable[[int, int], None] | None = None, final: bool = True,
                       tta: bool = False, text: np.ndarray | None = None) -> np.ndarray:
-        return sum(float(w) * self._learner(part(arrays, p)).predict_model(part(arrays, p), x, on_batch, final, tta,
-                                                                           text)
-                   for p, w in zip(arrays["blend_parts"], arrays["blend_weights"]))
+        predicted: dict[str, np.ndarray] = {}
+
+        def output(name: str) -> np.ndarray:  # a part stacked on another reads that one's output
+            if name not in predicted:
+                arrays_ = part(arrays, name)
+                rows = stack.widen(x, output(str(arrays_["stacked_on"]))) if "stacked_on" in arrays_ else x
+                predicted[name] = self._learner(arrays_).predict_model(arrays_, rows, on_batch, final, tta, text)
+            return predicted[name]
+
+        return sum(float(w) * output(str(p)) for p, w in zip(arrays["blend_parts"], arrays["blend_weights"]))
 
     def export_model(self, arrays: dict[str, np.ndarray], folder: Path) -> list[Path]:
         """Each part's file: `model.keras` for the network, `model.pkl` for the estimators (a
@@ -62,8 +71,9 @@ def part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
 
 
 def blend(parts: dict[str, dict[str, np.ndarray]], weights: dict[str, float]) -> dict[str, np.ndarray]:
-    """The arrays of a blend: each part's under its name, predicted as the weighted mean."""
-    first = next(iter(parts.values()))
+    """The arrays of a blend: each part's under its name, predicted as the weighted mean. A
+    part stacked on another (`stacked_on`) needs that one among `parts`, at weight 0 if need be."""
+    first = next(p for p in parts.values() if "stacked_on" not in p)
     arrays = {"arch": np.array(Blend.name), "n_classes": first["n_classes"], "input_shape": first["input_shape"],
               "blend_parts": np.array(list(parts)), "blend_weights": np.array([weights[p] for p in parts])}
     for name, part_arrays in parts.items():

@@ -23,6 +23,7 @@ MAX_CATEGORY = 254  # boosting takes category codes up to this; the rarer ones s
 
 class Boosting(SklearnLearner):
     name = "hgb"
+    stacks = True
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,
             job: Job) -> Fitted:

@@ -26,6 +26,7 @@ PATIENCE = 50
 
 class CatBoost(SklearnLearner):
     name = "cat"
+    stacks = True
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,
             job: Job) -> Fitted:

@@ -7,7 +7,10 @@ early on its own fold and predicts the rows it never trained on (`oof`), and the
 then blended on those out-of-fold predictions of every row by greedy ensemble selection
 (pipeline.learners.blend); the stage keeps the blend when it scores the task's metric better
 than the best learner alone, else that learner; with the score of each, its spread over the
-folds and its seconds (the leaderboard). A model predicts test rows as the mean of its fold
+folds and its seconds (the leaderboard). Where a table has text columns, the text model trains
+first, and the boosting learners read its out-of-fold scores as extra columns (stacking,
+pipeline.learners.stack); a blend that keeps them keeps the text model too, at weight 0 if
+the selection gave it none. A model predicts test rows as the mean of its fold
 models. On one held-out split instead, boosting is refit on train + val for the iterations
 validation chose. Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
 pipeline.cuts) get them fitted to the kept model on the rows it is judged on, stored as `cuts`.
@@ -25,6 +28,7 @@ functions.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import time
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline import learners, models, tabular
+from pipeline.learners import stack
 from pipeline.errors import PipelineError
 from pipeline.hooks import QUIET, Hooks
 from pipeline.learners.blend import Blend, blend, select
@@ -239,13 +244,22 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     scores better than the best learner alone, else that learner (the first named on a tie)."""
     task = plan.task
     results, predictions, seconds = {}, {}, {}
-    for arch in names:
+    source = next((n for n in names if learners.get(n).text), None) if bagged else None  # what boosting stacks on
+    for arch in sorted(names, key=lambda n: n != source):  # the text model first
         started = time.perf_counter()
-        results[arch] = _fit(arch, x, y, splits, n_classes, dataclasses.replace(params, model=arch), plan,
+        rows, planned = x, plan
+        if source and learners.get(arch).stacks:
+            rows = stack.widen(x, predictions[source])
+            planned = copy.copy(plan)
+            planned.spec = stack.widen_spec(plan.spec, predictions[source])
+        results[arch] = _fit(arch, rows, y, splits, n_classes, dataclasses.replace(params, model=arch), planned,
                              checkpoints, bagged, text)
+        if rows is not x:
+            results[arch]["stacked_on"] = np.array(source)
         seconds[arch] = time.perf_counter() - started
-        predictions[arch] = _held_out(results[arch], x, splits[0][1], text)
+        predictions[arch] = _held_out(results[arch], rows, splits[0][1], text)
         results[arch].pop("oof", None)  # kept once, for what is kept
+    predictions = {n: predictions[n] for n in names}  # ties go to the learner named first
     folds = [held for _, held in splits] if bagged else [np.arange(len(truth))]  # positions in `truth`
 
     def score(p: np.ndarray, rows: np.ndarray | slice = slice(None)) -> float:
@@ -255,11 +269,13 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     weights, scores[Blend.name] = select(predictions, score, task.better)
     predictions[Blend.name] = sum(w * predictions[name] for name, w in weights.items())
     seconds[Blend.name] = sum(seconds.values())
-    if len(weights) > 1:
+    stacked = any("stacked_on" in results[n] for n in weights)
+    if len(weights) > 1 or stacked:
         chosen = Blend.name
+        kept_weights = {**weights, source: weights.get(source, 0.0)} if stacked else weights  # stacked parts read it
         network = next((results[n] for n in weights if learners.get(n).keras), {})  # its history is the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
-                **blend({n: results[n] for n in weights}, weights)}
+                **blend({n: results[n] for n in kept_weights}, kept_weights)}
     else:
         chosen = next(iter(weights))
         kept = results[chosen]
