@@ -3,10 +3,12 @@
 Each numeric column (a date's parts included) is normalised with the training rows' mean
 and variance, and a missing cell becomes 0 plus a missing indicator; each categorical
 column goes through a StringLookup over train's vocabulary (missing and unseen values share
-its out-of-vocabulary index) into a small embedding. A two-layer MLP with batch norm and
-dropout follows, then a softmax over the classes or one linear output for a regression.
-So `models/model.keras` takes the columns by name: numbers for numeric columns, strings
-for categorical ones.
+its out-of-vocabulary index) into a small embedding; each free-text column goes through a
+TextVectorization of its words and word pairs (the MAX_TOKENS most frequent in the training
+rows; the rest share one index) as a bag of them, into a learnt sum of their embeddings. A
+two-layer MLP with batch norm and dropout follows, then a softmax over the classes or one
+linear output for a regression. So `models/model.keras` takes the columns by name: numbers
+for numeric columns, strings for categorical and text ones.
 
 Everything the builder needs (names, kinds, vocabularies, statistics) is a `spec`: plain
 arrays, stored with the weights in the cache. Keras is imported inside the functions.
@@ -24,12 +26,16 @@ from pipeline.schema import CATEGORICAL
 UNITS = (256, 128)
 DROPOUT = 0.2
 MAX_EMBEDDING = 16
+MAX_TOKENS = 20_000  # a text column's words and word pairs the network tells apart
+TEXT_EMBEDDING = 32
 
 
 def spec(feature_names: list[str], feature_kinds: list[str], vocabularies: dict[str, tuple[str, ...]],
-         x_train: np.ndarray, y_train: np.ndarray | None = None) -> dict[str, np.ndarray]:
+         x_train: np.ndarray, y_train: np.ndarray | None = None, text_names: list[str] | None = None,
+         text_train: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The network's description from the training rows: `y_train` (a regression target, in
-    the units the model learns) gives the output's scale."""
+    the units the model learns) gives the output's scale; `text_train`, the strings of the
+    text columns `text_names`, their vocabularies."""
     numeric = np.array([kind != CATEGORICAL for kind in feature_kinds])
     values = x_train[:, numeric].astype(np.float64)
     filled = ~np.isnan(values)
@@ -48,16 +54,37 @@ def spec(feature_names: list[str], feature_kinds: list[str], vocabularies: dict[
         "mean": mean.astype(np.float32),
         "variance": np.where(variance > 0, variance, 1).astype(np.float32),
     }
+    if text_names and text_train is not None:
+        described.update(_text_vocabularies(text_names, text_train))
     if y_train is not None:
         described["y_mean"] = np.array(np.mean(y_train), dtype=np.float32)
         described["y_std"] = np.array(np.std(y_train) or 1.0, dtype=np.float32)
     return described
 
 
+def _text_vocabularies(text_names: list[str], text: np.ndarray) -> dict[str, np.ndarray]:
+    """Each text column's MAX_TOKENS most frequent words and word pairs, as Keras'
+    TextVectorization counts them (lower case, punctuation stripped)."""
+    import tensorflow as tf
+
+    from pipeline.keras_env import load_keras
+
+    keras = load_keras()
+    vocabularies = []
+    for j in range(len(text_names)):
+        layer = keras.layers.TextVectorization(max_tokens=MAX_TOKENS, ngrams=2, output_mode="multi_hot")
+        layer.adapt(tf.data.Dataset.from_tensor_slices(text[:, j].astype(str)).batch(4096))
+        vocabularies.append([str(w) for w in layer.get_vocabulary()[1:]])  # less the out-of-vocabulary token
+    return {"text_names": np.array(text_names, dtype=str),
+            "text_vocabulary": np.array([w for words in vocabularies for w in words], dtype=str),
+            "text_vocabulary_sizes": np.array([len(words) for words in vocabularies], dtype=np.int64)}
+
+
 def input_names(described: dict[str, np.ndarray]) -> list[str]:
-    """The model's input names: the column names, with characters TensorFlow refuses as `_`."""
+    """The model's input names: the column names (the text columns' last), with characters
+    TensorFlow refuses as `_`."""
     names: list[str] = []
-    for name in described["names"]:
+    for name in [*described["names"], *described.get("text_names", ())]:
         clean = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(name)) or "column"
         while clean in names:
             clean += "_"
@@ -65,13 +92,20 @@ def input_names(described: dict[str, np.ndarray]) -> list[str]:
     return names
 
 
-def inputs(described: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
-    """The encoded table `x` as the network's inputs: numbers as float32, category codes
-    back to their strings (missing or unseen: the empty string)."""
+def inputs(described: dict[str, np.ndarray], x: np.ndarray, text: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The encoded table `x` (and its `text` columns' strings, when the network reads text)
+    as the network's inputs: numbers as float32, category codes back to their strings
+    (missing or unseen: the empty string), text as it is."""
     x = x.reshape(len(x), -1)  # images, when `--model mlp` is asked for them
     columns = {}
+    names = input_names(described)
+    if "text_names" in described:
+        if text is None:
+            raise ValueError("this network reads text columns: pass their strings (text=)")
+        for j, name in enumerate(names[len(described["kinds"]):]):
+            columns[name] = np.asarray(text[:, j], dtype=object)[:, None]
     vocabularies = iter(_vocabularies(described))
-    for i, (name, kind) in enumerate(zip(input_names(described), described["kinds"])):
+    for i, (name, kind) in enumerate(zip(names, described["kinds"])):
         column = x[:, i]
         if kind == CATEGORICAL:
             words = np.array(["", *next(vocabularies)], dtype=object)
@@ -82,17 +116,19 @@ def inputs(described: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndar
     return columns
 
 
-def _vocabularies(described: dict[str, np.ndarray]) -> list[list[str]]:
-    """Each categorical column's vocabulary, in column order."""
-    vocab, ends = [str(v) for v in described["vocabulary"]], np.cumsum(described["vocabulary_sizes"])
+def _vocabularies(described: dict[str, np.ndarray], key: str = "vocabulary") -> list[list[str]]:
+    """Each categorical column's vocabulary (or with key "text_vocabulary", each text
+    column's), in column order."""
+    vocab, ends = [str(v) for v in described[key]], np.cumsum(described[f"{key}_sizes"])
     return [vocab[start:end] for start, end in zip([0, *ends[:-1]], ends)]
 
 
-def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | None = None) -> Any:
+def dataset(described: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray | None = None,
+            text: np.ndarray | None = None) -> Any:
     """A tf.data dataset of `inputs` (and `y`): Keras takes string columns only that way."""
     import tensorflow as tf
 
-    features = inputs(described, x)
+    features = inputs(described, x, text)
     return tf.data.Dataset.from_tensor_slices(features if y is None else (features, y))
 
 
@@ -100,8 +136,9 @@ def build(keras: Any, described: dict[str, np.ndarray], n_outputs: int, regressi
     """The network `described`, from the `keras` module given (pipeline.models loads it)."""
     layers = keras.layers
     model_inputs, numeric, embedded = {}, [], []
+    names = input_names(described)
     vocabularies = iter(_vocabularies(described))
-    for name, kind in zip(input_names(described), described["kinds"]):
+    for name, kind in zip(names, described["kinds"]):
         if kind == CATEGORICAL:
             words = [w for w in next(vocabularies) if w]
             model_inputs[name] = keras.Input((1,), dtype="string", name=name)
@@ -111,6 +148,12 @@ def build(keras: Any, described: dict[str, np.ndarray], n_outputs: int, regressi
         else:
             model_inputs[name] = keras.Input((1,), dtype="float32", name=name)
             numeric.append(model_inputs[name])
+    if "text_names" in described:
+        for name, words in zip(names[len(described["kinds"]):], _vocabularies(described, "text_vocabulary")):
+            model_inputs[name] = keras.Input((1,), dtype="string", name=name)
+            bag = layers.TextVectorization(max_tokens=len(words or ["?"]) + 1, ngrams=2, output_mode="multi_hot",
+                                           vocabulary=words or ["?"])(model_inputs[name])
+            embedded.append(layers.Flatten()(layers.Dense(TEXT_EMBEDDING, use_bias=False)(bag)))  # its words' embeddings, summed
     parts = list(embedded)
     if numeric:
         joined = numeric[0] if len(numeric) == 1 else layers.Concatenate()(numeric)

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from conftest import write_competition
-from pipeline import models, texts
+from pipeline import models, tabular, texts
 from pipeline.config import IngestParams, SplitParams, TrainParams
 from pipeline.learners import TABLE, TEXT
+from pipeline.learners.base import spec_of
 from pipeline.schema import Schema
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
@@ -66,38 +67,60 @@ def test_a_text_column_of_numbers_in_test_csv_is_one_clear_error() -> None:
         ingest(frame, test, IngestParams())
 
 
-def test_the_text_learner_joins_the_blend_and_boosting_reads_its_score() -> None:
-    # many words of each kind, so that the 20 most frequent words (boosting's own view of the
-    # text) hold few of them: only the text model's score tells boosting the class
-    rng = np.random.default_rng(3)
+def many_words(n: int, seed: int, filler: bool = True) -> pd.DataFrame:
+    """Reviews of many words of each kind, so that the 20 most frequent words (the table's own
+    view of the text) hold few of them: only a model that reads the text tells the class."""
+    rng = np.random.default_rng(seed)
     good, bad = ([f"{stem}{i}" for i in range(40)] for stem in ("good", "bad"))
-    frame = reviews(400).assign(review=lambda f: [" ".join([*rng.choice(FILLER, 6), *rng.choice(good if t else bad, 2)])
-                                                  for t in f["target"]])
+    return reviews(n, seed).assign(review=lambda f: [
+        " ".join([*(rng.choice(FILLER, 6) if filler else []), *rng.choice(good if t else bad, 2)])
+        for t in f["target"]])
+
+
+def trained(frame: pd.DataFrame, model: str, epochs: int = 2) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Ingest's arrays of `frame` (also its test rows) and `model` trained on 3 folds of them, for AUC."""
     data = ingest(frame, frame.drop(columns="target"), IngestParams(metric="auc"))
     task = Task.from_arrays(data)
     idx = split(data["y"], data["classes"], SplitParams(folds=3), task, image_shape=np.zeros(0, np.int64))
+    return data, train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], data["classes"],
+                       TrainParams(epochs=epochs, batch_size=32, model=model), task=task,
+                       schema=Schema.from_arrays(data), folds=idx["folds"], text=texts.train_of(data))
 
-    def fitted(model: str) -> dict[str, np.ndarray]:
-        return train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], data["classes"],
-                     TrainParams(epochs=2, batch_size=32, model=model), task=task, schema=Schema.from_arrays(data),
-                     folds=idx["folds"], text=texts.train_of(data))
 
-    model = fitted("auto")
+def test_the_text_learner_joins_the_blend_and_boosting_reads_its_score() -> None:
+    frame = many_words(400, seed=3)
+    data, model = trained(frame, "auto")
     scores = dict(zip(model["candidates"], model["candidate_scores"]))
     assert set(scores) == {*TABLE, *TEXT, "blend"}
     assert scores["text"] > 0.9  # the words decide the class; the price is noise
-    alone = fitted("hgb")  # boosting on the table, its 20 word columns included, without the text model
+    _, alone = trained(frame, "hgb")  # boosting on the table, its 20 word columns included, without the text model
     assert roc_auc_score(data["y"], alone["oof"][:, 1]) < 0.8 < scores["hgb"]
     assert str(model["arch"]) == "blend" and "text" in model["blend_parts"].tolist()
     for name in model["blend_parts"]:
         if str(name) in ("hgb", "cat"):
             assert str(model[f"{name}/stacked_on"]) == "text"
     # predicting feeds the stacked parts the text model's score: the blend ranks new rows by their words
-    new = reviews(200, seed=9).assign(review=lambda f: [" ".join([*rng.choice(good if t else bad, 2)])
-                                                        for t in f["target"]])
+    new = many_words(200, seed=9, filler=False)
     out = ingest(frame, new.drop(columns="target"), IngestParams(metric="auc"))
     predicted = models.predict_proba(model, out["X_test"], text=texts.test_of(out))
     assert roc_auc_score(new["target"], predicted[:, 1]) > 0.9
+
+
+def test_the_network_reads_the_text_and_its_model_keras_takes_it(tmp_path: Path) -> None:
+    import keras
+
+    frame = many_words(400, seed=4)
+    data, model = trained(frame, "mlp", epochs=15)
+    assert roc_auc_score(data["y"], model["oof"][:, 1]) > 0.9  # without the text, the price and 20 words: ~0.5
+    assert "good7" in model["spec_text_vocabulary"].tolist()
+    new = many_words(100, seed=10, filler=False)
+    out = ingest(frame, new.drop(columns="target"), IngestParams(metric="auc"))
+    predicted = models.predict_proba(model, out["X_test"], text=texts.test_of(out))
+    assert roc_auc_score(new["target"], predicted[:, 1]) > 0.9
+    net = keras.models.load_model(models.export(model, tmp_path), custom_objects=tabular.custom_objects())
+    assert "review" in [i.name for i in net.inputs]
+    columns = tabular.dataset(spec_of(model), out["X_test"], text=texts.test_of(out)).batch(64)
+    np.testing.assert_allclose(net.predict(columns, verbose=0), predicted, atol=1e-5)
 
 
 def test_run_all_predict_and_predict_input_read_text(workdir: Path) -> None:

@@ -62,8 +62,10 @@ class Learner:
         for the epochs `job.plan` fixes)."""
         raise NotImplementedError
 
-    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """One model's output on `x`: (n, classes) probabilities or an (n, 1) column of numbers."""
+    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray],
+                    text: np.ndarray | None = None) -> np.ndarray:
+        """One model's output on `x` (and its `text`): (n, classes) probabilities or an (n, 1)
+        column of numbers."""
         raise NotImplementedError
 
     def predict(self, arrays: dict[str, np.ndarray], nets: list[Any], x: np.ndarray,
@@ -71,7 +73,7 @@ class Learner:
                 text: np.ndarray | None = None) -> np.ndarray:
         """The mean output of `nets` on rows `x` (and their `text`, for a learner that reads
         it); `on_batch(done, total)` reports progress."""
-        predicted = np.mean([self.predict_one(net, x, arrays) for net in nets], axis=0)
+        predicted = np.mean([self.predict_one(net, x, arrays, text) for net in nets], axis=0)
         if on_batch:
             on_batch(1, 1)
         return predicted
@@ -129,9 +131,10 @@ class KerasLearner(Learner):
         from pipeline.training.keras_fit import fit_keras, resumable
 
         return resumable(fit_keras, job.checkpoints)(self.build, x, y, fit_idx, stop_idx, job.n_classes, job.params,
-                                                     job.augment, job.seed, job.plan, job.name)
+                                                     job.augment, job.seed, job.plan, job.name, text=job.text)
 
-    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray],
+                    text: np.ndarray | None = None) -> np.ndarray:
         return net.predict(x, batch_size=INFERENCE_BATCH, verbose=0)
 
     def dump(self, net: Any) -> dict[str, np.ndarray]:
@@ -168,7 +171,8 @@ class SklearnLearner(Learner):
     """A scikit-learn estimator on a table's columns (category codes, NaN for missing),
     kept pickled; exported as `model.pkl` (a list when there are several)."""
 
-    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray],
+                    text: np.ndarray | None = None) -> np.ndarray:
         x = x.reshape(len(x), -1)
         return net.predict_proba(x) if hasattr(net, "predict_proba") else net.predict(x)[:, None]
 

@@ -51,7 +51,8 @@ class Boosting(SklearnLearner):
             plan.on_epoch(f"{plan.label}gradient boosting, {net.n_iter_} iterations", shown)
         return net, history, int(net.n_iter_)
 
-    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray],
+                    text: np.ndarray | None = None) -> np.ndarray:
         return super().predict_one(net, clip_categories(x.reshape(len(x), -1), net.is_categorical_), arrays)
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline import learners, models, tabular
+from pipeline import learners, models, tabular, texts
 from pipeline.learners import stack
 from pipeline.errors import PipelineError
 from pipeline.hooks import QUIET, Hooks
@@ -108,7 +108,9 @@ def train(
     if not all(learners.get(name).image for name in fitted):  # a table, or images taken as one
         flat = x.reshape(len(x), -1)
         names, kinds, vocabularies = _columns(schema, flat.shape[1])
-        spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None)
+        reading = text is not None and schema is not None and any(learners.get(n).keras for n in fitted)
+        spec = tabular.spec(names, kinds, vocabularies, flat[train_idx], y[train_idx] if task.learns_numbers else None,
+                            texts.columns(schema) if reading else None, text[train_idx] if reading else None)
     if tensorboard is not None:
         hooks.info(f"TensorBoard logs: {tensorboard} (view with: tensorboard --logdir {tensorboard.parent})")
     if checkpoints is not None and checkpoints.exists():

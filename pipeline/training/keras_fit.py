@@ -31,11 +31,11 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
     """`fit` that keeps each finished network in `checkpoints` (and takes it from there on a
     rerun) and backs up an unfinished one after every epoch."""
     if checkpoints is None:
-        return lambda *args: fit(*args[:-1])
+        return lambda *args, **kwargs: fit(*args[:-1], **kwargs)
 
     def fit_or_resume(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
                       n_classes: int, params: TrainParams, augment: float, seed: int, plan: Plan,
-                      name: str) -> tuple[Any, dict[str, list[float]], int]:
+                      name: str, text: np.ndarray | None = None) -> tuple[Any, dict[str, list[float]], int]:
         done = checkpoints / f"{name}.npz"
         try:
             meta = cache.read_meta(done)
@@ -47,7 +47,7 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
         except (cache.CorruptCache, ValueError, KeyError):
             pass  # a damaged or foreign file: train this network again
         net, history, best = fit(build, x, y, fit_idx, val_idx, n_classes, params, augment, seed, plan,
-                                 backup=checkpoints / name)
+                                 backup=checkpoints / name, text=text)
         cache.save(done, {f"w{i:03d}": w for i, w in enumerate(net.get_weights())},
                    {"history": history, "best": best})
         return net, history, best
@@ -57,10 +57,12 @@ def resumable(fit: Callable[..., Any], checkpoints: Path | None) -> Callable[...
 
 def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray | None,
               n_classes: int, params: TrainParams, augment: float, seed: int,
-              plan: Plan, backup: Path | None = None) -> tuple[Any, dict[str, list[float]], int]:
+              plan: Plan, backup: Path | None = None,
+              text: np.ndarray | None = None) -> tuple[Any, dict[str, list[float]], int]:
     """One network from `build` (a learner's); returns it, its history, and the epoch (from 1) whose weights it kept.
     With `backup`, Keras' BackupAndRestore saves its state there after every epoch and
-    restores it when the folder already holds one."""
+    restores it when the folder already holds one. `text`: a table's text columns, every
+    row's, for a network that reads them."""
     keras = load_keras()
     import tensorflow as tf
 
@@ -84,13 +86,14 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
         )
     validation = stopping = None
     if val_idx is not None:
-        validation = batches(tf, _rows(plan, x, val_idx), y[val_idx], INFERENCE_BATCH)
+        validation = batches(tf, _rows(plan, x, val_idx, text), y[val_idx], INFERENCE_BATCH)
         stopping = early_stopping(keras, plan.epochs, len(val_idx), plan.task.early_stopping_monitor)
     restore = [] if backup is None else [BackupAndRestore(keras, backup)]
     callbacks = [
         *restore,  # first: it sets the starting epoch the others then see
         # before early stopping, which keeps the best epoch's weights with their statistics
-        batchnorm.Recompute(keras, batchnorm.sample_batches(_statistics_rows(keras, plan, x, fit_idx, augment), len(fit_idx))),
+        batchnorm.Recompute(keras, batchnorm.sample_batches(_statistics_rows(keras, plan, x, fit_idx, augment, text),
+                                                          len(fit_idx))),
         ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size)),
         # after the budget has capped plan.epochs, before early stopping reads where the decay starts
         Schedule(keras, plan, params.learning_rate, plan.task.early_stopping_monitor, stopping,
@@ -98,7 +101,7 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
         *([stopping] if stopping else []),
         *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
-    data = batches(tf, _rows(plan, x, fit_idx), y[fit_idx], params.batch_size, shuffle_seed=seed)
+    data = batches(tf, _rows(plan, x, fit_idx, text), y[fit_idx], params.batch_size, shuffle_seed=seed)
     if not distributed:
         # Under a strategy, Keras builds the model on a batch of a first iterator, which draws
         # the first of the per-epoch shuffles; drawing it here too gives every strategy the
@@ -119,23 +122,23 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
 
 
 def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
-                     augment: float) -> Callable[[np.ndarray], Any]:
+                     augment: float, text: np.ndarray | None = None) -> Callable[[np.ndarray], Any]:
     """The rows (positions in `fit_idx`) batch norm's statistics come from: for a converging
     image network, under one seeded draw of the training augmentation, as it trained on them;
     for a fixed count of epochs (short runs, whose networks have not yet learnt the
     augmentation) and for a table's columns, as they are (see pipeline.training.batchnorm)."""
     if plan.spec is None and augment > 0 and plan.converging:
         return lambda rows: augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
-    return lambda rows: _rows(plan, x, fit_idx[rows])
+    return lambda rows: _rows(plan, x, fit_idx[rows], text)
 
 
-def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray) -> Any:
+def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray, text: np.ndarray | None = None) -> Any:
     """The network's input for rows `idx`: the array, or for a table its columns by name."""
     if plan.spec is None:
         return x[idx]
     from pipeline import tabular
 
-    return tabular.inputs(plan.spec, x[idx])
+    return tabular.inputs(plan.spec, x[idx], None if text is None else text[idx])
 
 
 def batches(tf: Any, x: Any, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
