@@ -28,6 +28,7 @@ DROPOUT = 0.2
 MAX_EMBEDDING = 16
 MAX_TOKENS = 20_000  # a text column's words and word pairs the network tells apart
 TEXT_EMBEDDING = 32
+NGRAMS = 2
 
 
 def spec(feature_names: list[str], feature_kinds: list[str], vocabularies: dict[str, tuple[str, ...]],
@@ -72,7 +73,7 @@ def _text_vocabularies(text_names: list[str], text: np.ndarray) -> dict[str, np.
     keras = load_keras()
     vocabularies = []
     for j in range(len(text_names)):
-        layer = keras.layers.TextVectorization(max_tokens=MAX_TOKENS, ngrams=2, output_mode="multi_hot")
+        layer = keras.layers.TextVectorization(max_tokens=MAX_TOKENS, ngrams=NGRAMS, output_mode="multi_hot")
         layer.adapt(tf.data.Dataset.from_tensor_slices(text[:, j].astype(str)).batch(4096))
         vocabularies.append([str(w) for w in layer.get_vocabulary()[1:]])  # less the out-of-vocabulary token
     return {"text_names": np.array(text_names, dtype=str),
@@ -151,7 +152,7 @@ def build(keras: Any, described: dict[str, np.ndarray], n_outputs: int, regressi
     if "text_names" in described:
         for name, words in zip(names[len(described["kinds"]):], _vocabularies(described, "text_vocabulary")):
             model_inputs[name] = keras.Input((1,), dtype="string", name=name)
-            bag = layers.TextVectorization(max_tokens=len(words or ["?"]) + 1, ngrams=2, output_mode="multi_hot",
+            bag = layers.TextVectorization(max_tokens=len(words or ["?"]) + 1, ngrams=NGRAMS, output_mode="multi_hot",
                                            vocabulary=words or ["?"])(model_inputs[name])
             embedded.append(layers.Flatten()(layers.Dense(TEXT_EMBEDDING, use_bias=False)(bag)))  # its words' embeddings, summed
     parts = list(embedded)

@@ -4,22 +4,32 @@ logistic regression for classes or ridge regression for a number: what a plain t
 classification notebook does. Its strength is chosen on the rows it stops on (the fold's
 held-out rows) by log loss or RMSE, and a refit keeps that choice. It reads only the text
 (Job.text, `text=`); the other learners read the numbers, and the blend weighs them.
-scikit-learn is imported inside the functions.
+
+Tokenising is most of its time, so the n-grams are counted once, on every training row
+(no labels involved), and each fold's model fits its rows of that one sparse matrix; the
+folds' models then share one vocabulary, and predicting transforms the rows once for all of
+them, in chunks that report progress. scikit-learn is imported inside the functions.
 """
 
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
 
 from pipeline.learners.base import Fitted, Job, SklearnLearner
 
-STRENGTHS = (0.25, 1.0, 4.0, 16.0)  # logistic regression's C; ridge's alpha is 1 / C
+STRENGTHS = (0.0625, 0.25, 1.0, 4.0, 16.0)  # logistic regression's C; ridge's alpha is 1 / C
+# what a model reads, each at every strength: where the text is words the right ones decide,
+# the character n-grams are noise (a plain word model beat both together on such text)
+FEATURES = ("words and characters", "words")
+GRID = tuple((features, strength) for features in FEATURES for strength in STRENGTHS)
 MAX_FEATURES = 100_000  # n-grams kept per column and analyzer, the most frequent: bounds memory
 MIN_ROWS = 2  # an n-gram in fewer rows than this is noise
 TERMS = 10  # words shown for each class in the report
+CHUNK = 10_000  # rows transformed (and counted towards progress) at a time
 
 
 def vectorizer(n_columns: int) -> Any:
@@ -46,6 +56,7 @@ class Text(SklearnLearner):
             job: Job) -> Fitted:
         from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
 
         if job.text is None:
             raise ValueError("the text learner needs the text columns (Job.text)")
@@ -57,27 +68,28 @@ class Text(SklearnLearner):
                 return Ridge(alpha=1.0 / strength, random_state=job.seed)
             return LogisticRegression(C=strength, max_iter=1000, random_state=job.seed)
 
-        text = job.text
-        columns = vectorizer(text.shape[1])
-        features = columns.fit_transform(text[fit_idx])
-        if stop_idx is None:  # a refit: the strength the validated model chose (job.plan.epochs)
-            chosen = STRENGTHS[min(max(plan.epochs, 1), len(STRENGTHS)) - 1]
-            model = _fitted(head(chosen), features, y[fit_idx])
-            history: dict[str, list[float]] = {}
-            best = STRENGTHS.index(chosen) + 1
-        else:
-            held = columns.transform(text[stop_idx])
-            losses, models = [], []
-            for strength in STRENGTHS:
-                model = _fitted(head(strength), features, y[fit_idx])
-                losses.append(_loss(model, held, y[stop_idx], regression))
-                models.append(model)
-                if plan.on_epoch:
-                    plan.on_epoch(f"{plan.label}text model C={strength:g}", {"val_loss": losses[-1]})
-            best = int(np.argmin(losses)) + 1
-            model = models[best - 1]
-            history = {"val_loss": losses}
-        return Pipeline([("text", columns), ("linear", model)]), history, best
+        columns, counted = _vectorized(job.text, plan.on_batch, plan.label)
+        kept = {"words and characters": None, "words": _word_columns(columns)}
+        # a refit: what the validated model chose (job.plan.epochs, from 1); else each of GRID,
+        # judged on the held-out rows
+        grid = [GRID[min(max(plan.epochs, 1), len(GRID)) - 1]] if stop_idx is None else GRID
+        losses, models = [], []
+        for i, (features, strength) in enumerate(grid):
+            rows = counted if kept[features] is None else counted[:, kept[features]]
+            models.append(_fitted(head(strength), rows[fit_idx], y[fit_idx]))
+            if stop_idx is not None:
+                losses.append(_loss(models[-1], rows[stop_idx], y[stop_idx], regression))
+            if plan.on_batch:
+                plan.on_batch(f"{plan.label}text model", i + 1, len(grid), f"{features}, C={strength:g}")
+        chosen = int(np.argmin(losses)) if losses else 0
+        features, strength = grid[chosen]
+        if plan.on_epoch:
+            plan.on_epoch(f"{plan.label}text model, {features}, C={strength:g}", {"val_loss": losses[chosen]} if losses else {})
+        steps = [("text", columns), ("linear", models[chosen])]
+        if kept[features] is not None:
+            steps.insert(1, ("keep", FunctionTransformer(_keep, kw_args={"columns": kept[features]}, accept_sparse=True)))
+        history = {"val_loss": losses} if losses else {}
+        return Pipeline(steps), history, GRID.index(grid[chosen]) + 1
 
     def explain(self, arrays: dict[str, np.ndarray], text_columns: list[str], labels: list[str]) -> dict[str, np.ndarray]:
         """What the first fold's model learned: see `terms`."""
@@ -88,11 +100,16 @@ class Text(SklearnLearner):
                 text: np.ndarray | None = None) -> np.ndarray:
         if text is None:
             raise ValueError("the text learner predicts from the text columns (text=)")
-        predicted = np.mean([net.predict_proba(text) if hasattr(net, "predict_proba") else net.predict(text)[:, None]
-                             for net in nets], axis=0)
-        if on_batch:
-            on_batch(1, 1)
-        return predicted
+        shared = all(_same_vocabulary(net.named_steps["text"], nets[0].named_steps["text"]) for net in nets)
+        outputs = []
+        for start in range(0, len(text), CHUNK):
+            rows = text[start:start + CHUNK]
+            features = nets[0].named_steps["text"].transform(rows) if shared else None
+            outputs.append(np.mean([_output(net[1:], features) if shared else _output(net, rows) for net in nets],
+                                   axis=0))
+            if on_batch:
+                on_batch(min(start + CHUNK, len(text)), len(text))
+        return np.concatenate(outputs) if outputs else np.zeros((0, len(getattr(nets[0], "classes_", [0]))))
 
 
 def terms(net: Any, text_columns: list[str], labels: list[str], k: int = TERMS) -> dict[str, np.ndarray]:
@@ -100,6 +117,8 @@ def terms(net: Any, text_columns: list[str], labels: list[str], k: int = TERMS) 
     down) most, from one fitted model: `text_terms_for` (the class, or "higher"/"lower"),
     `text_terms` ("column: words") and `text_term_weights` (the linear model's coefficients)."""
     names = net.named_steps["text"].get_feature_names_out()
+    if "keep" in net.named_steps:
+        names = names[net.named_steps["keep"].kw_args["columns"]]
     linear = net.named_steps["linear"]
     coef = np.atleast_2d(linear.coef_)
     words = np.array([n.startswith("words") for n in names])
@@ -117,6 +136,63 @@ def terms(net: Any, text_columns: list[str], labels: list[str], k: int = TERMS) 
     return {"text_terms_for": np.array(found["text_terms_for"], dtype=str),
             "text_terms": np.array(found["text_terms"], dtype=str),
             "text_term_weights": np.array(found["text_term_weights"], dtype=np.float32)}
+
+
+_counted: list[Any] = []  # the last text vectorized: [a weak reference to it, its fitted vectorizer, its matrix]
+
+
+def _vectorized(text: np.ndarray, on_batch: Callable[[str, int, int, str], None] | None,
+                label: str) -> tuple[Any, Any]:
+    """`text`'s vectorizer fitted on all of its rows and their sparse TF-IDF matrix (CSR),
+    kept for the next fold's call with the same array until that array is gone."""
+    if _counted and _counted[0]() is text:
+        return _counted[1], _counted[2]
+    columns = vectorizer(text.shape[1])
+    total = len(text) * len(columns.transformers)
+    if on_batch:  # count the documents each analyzer reads, then restore the default preprocessing
+        done = [0]
+
+        def counting(doc: str) -> str:
+            done[0] += 1
+            if done[0] % 1000 == 0 or done[0] == total:
+                on_batch(f"{label}text model", done[0], total, f"counting n-grams of {len(text):,} rows")
+            return doc.lower()
+
+        columns.set_params(**{f"{name}__preprocessor": counting for name, _, _ in columns.transformers})
+    counted = columns.fit_transform(text).tocsr()
+    for fitted in (columns.transformers, columns.transformers_):
+        for _, step, _ in fitted:
+            if step not in ("drop", "passthrough"):
+                step.set_params(preprocessor=None)
+    held = weakref.ref(text)
+    _counted[:] = [held, columns, counted]
+    weakref.finalize(text, _forget, held)
+    return columns, counted
+
+
+def _forget(held: weakref.ref) -> None:
+    if _counted and _counted[0] is held:
+        _counted.clear()
+
+
+def _word_columns(columns: Any) -> np.ndarray:
+    """The columns of the vectorizer's output that are words and word pairs."""
+    return np.concatenate([np.arange(part.start, part.stop) for name, part in columns.output_indices_.items()
+                           if name.startswith("words")])
+
+
+def _keep(features: Any, columns: np.ndarray) -> Any:
+    return features[:, columns]
+
+
+def _same_vocabulary(a: Any, b: Any) -> bool:
+    """Whether two fitted vectorizers give the same columns (the folds' share one)."""
+    return a is b or all(x.vocabulary_ == y.vocabulary_ and np.array_equal(x.idf_, y.idf_)
+                         for (_, x, _), (_, y, _) in zip(a.transformers_, b.transformers_))
+
+
+def _output(model: Any, features: Any) -> np.ndarray:
+    return model.predict_proba(features) if hasattr(model, "predict_proba") else model.predict(features)[:, None]
 
 
 def _fitted(model: Any, features: Any, y: np.ndarray) -> Any:
