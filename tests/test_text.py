@@ -147,3 +147,18 @@ def test_run_all_predict_and_predict_input_read_text(workdir: Path) -> None:
         folds = pickle.load(f)  # the text model of each fold
     probabilities = folds[0].predict_proba(np.array([["Superb and lovely!"], ["Awful, dull."]], dtype=object))
     assert probabilities[0, 1] > 0.5 > probabilities[1, 1]
+
+
+def test_the_text_is_counted_once_for_every_fold_and_let_go_with_it() -> None:
+    import gc
+
+    from pipeline.learners import text as text_learner
+
+    rows = np.array([[f"word{i % 7} other{i % 3}"] for i in range(50)], dtype=object)
+    heard = []
+    _, counted = text_learner._vectorized(rows, lambda task, done, total, detail: heard.append((done, total)), "")
+    assert heard[-1] == (100, 100)  # progress over 50 rows read by two analyzers
+    assert text_learner._vectorized(rows, None, "")[1] is counted  # the next fold's call counts nothing
+    del rows
+    gc.collect()
+    assert not text_learner._counted
