@@ -73,23 +73,26 @@ class Text(SklearnLearner):
         # a refit: what the validated model chose (job.plan.epochs, from 1); else each of GRID,
         # judged on the held-out rows
         grid = [GRID[min(max(plan.epochs, 1), len(GRID)) - 1]] if stop_idx is None else GRID
-        losses, models = [], []
+        losses, models, tried = [], [], []
         for i, (features, strength) in enumerate(grid):
+            if _past_best(tried, losses, features):
+                continue
             rows = counted if kept[features] is None else counted[:, kept[features]]
             models.append(_fitted(head(strength), rows[fit_idx], y[fit_idx]))
+            tried.append((features, strength))
             if stop_idx is not None:
                 losses.append(_loss(models[-1], rows[stop_idx], y[stop_idx], regression))
             if plan.on_batch:
                 plan.on_batch(f"{plan.label}text model", i + 1, len(grid), f"{features}, C={strength:g}")
         chosen = int(np.argmin(losses)) if losses else 0
-        features, strength = grid[chosen]
+        features, strength = tried[chosen]
         if plan.on_epoch:
             plan.on_epoch(f"{plan.label}text model, {features}, C={strength:g}", {"val_loss": losses[chosen]} if losses else {})
         steps = [("text", columns), ("linear", models[chosen])]
         if kept[features] is not None:
             steps.insert(1, ("keep", FunctionTransformer(_keep, kw_args={"columns": kept[features]}, accept_sparse=True)))
         history = {"val_loss": losses} if losses else {}
-        return Pipeline(steps), history, GRID.index(grid[chosen]) + 1
+        return Pipeline(steps), history, GRID.index(tried[chosen]) + 1
 
     def explain(self, arrays: dict[str, np.ndarray], text_columns: list[str], labels: list[str]) -> dict[str, np.ndarray]:
         """What the first fold's model learned: see `terms`."""
@@ -173,6 +176,13 @@ def _vectorized(text: np.ndarray, on_batch: Callable[[str, int, int, str], None]
 def _forget(held: weakref.ref) -> None:
     if _counted and _counted[0] is held:
         _counted.clear()
+
+
+def _past_best(tried: list[tuple[str, float]], losses: list[float], features: str) -> bool:
+    """Whether the strengths tried on `features` (rising) have begun to score worse: the
+    stronger ones left would score worse still, so they are not fitted."""
+    mine = [loss for (read, _), loss in zip(tried, losses) if read == features]
+    return len(mine) > 1 and mine[-1] > mine[-2]
 
 
 def _word_columns(columns: Any) -> np.ndarray:
