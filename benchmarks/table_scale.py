@@ -1,0 +1,123 @@
+"""Benchmark: a large generated table, run to a submission by the pipeline's stages (each its
+own process) beside the plain notebook (pandas + HistGradientBoosting, native categories), in
+the same run: each one's seconds, peak memory (the process's VmHWM, polled) and test AUC.
+
+The table (issue #41's shape): 10 numbers (some missing), 5 categories of 5, 20, 100, 1,000
+and 10,000 values, a date; a binary target drawn from all of them, scored by AUC. train.csv
+holds N rows, test.csv N/4.
+
+    .venv/bin/python benchmarks/table_scale.py [--rows 100000,1000000] [--pipeline-args "--preset fast"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("ingest", "preprocess", "split", "train", "validate", "predict")
+LEVELS = (5, 20, 100, 1000, 10000)
+
+PLAIN = """
+import sys, pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+train, test = pd.read_csv("data/raw/train.csv"), pd.read_csv("data/raw/test.csv")
+def columns(frame):
+    out = frame.drop(columns=["id", "target", "day"], errors="ignore")
+    day = pd.to_datetime(frame["day"])
+    out["year"], out["month"], out["weekday"] = day.dt.year, day.dt.month, day.dt.weekday
+    for c in [c for c in out if c.startswith("cat_")]:
+        out[c] = out[c].astype("category")
+    return out
+x, x_test = columns(train), columns(test)
+for c in x.select_dtypes("category"):
+    x_test[c] = pd.Categorical(x_test[c], categories=x[c].cat.categories)
+model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(x, train["target"])
+test[["id"]].assign(target=model.predict_proba(x_test)[:, 1]).to_csv("plain_sub.csv", index=False)
+"""
+
+
+def table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 10)).astype(np.float32)
+    logit = x[:, :6] @ np.array([0.6, -0.4, 0.3, 0.2, -0.2, 0.1], np.float32) + 0.3 * x[:, 6] * x[:, 7]
+    frame = pd.DataFrame({f"num_{j}": np.where(rng.random(n) < 0.03, np.nan, np.round(x[:, j], 4)) for j in range(10)})
+    for j, levels in enumerate(LEVELS):
+        codes = np.minimum(rng.zipf(1.3, n) - 1, levels - 1) if levels > 100 else rng.integers(0, levels, n)
+        logit += rng.normal(0, 0.4, levels)[codes]
+        frame[f"cat_{j}"] = np.char.add(f"c{j}_", codes.astype(str))
+    day = np.datetime64("2020-01-01") + rng.integers(0, 4 * 365, n).astype("timedelta64[D]")
+    logit += 0.3 * np.cos(2 * np.pi * (day.astype("datetime64[D]").astype(int) % 365) / 365)
+    frame["day"] = day.astype(str)
+    frame["target"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    return frame
+
+
+def watched(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (GB) of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            status = (Path("/proc") / str(process.pid) / "status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.05)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()[-2000:]}")
+    return time.perf_counter() - started, peak_kb / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sklearn.metrics import roc_auc_score
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="100000,1000000", help="train.csv sizes, comma-separated")
+    parser.add_argument("--pipeline-args", default="")
+    args = parser.parse_args(argv)
+    extra = shlex.split(args.pipeline_args)
+    print(machine())
+    print(f"{'rows':>9s} {'who':10s} {'seconds':>8s} {'peak GB':>8s} {'AUC':>7s}")
+    for n in (int(r) for r in args.rows.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            (folder / "data/raw").mkdir(parents=True)
+            frame = table(n + n // 4)
+            frame.insert(0, "id", np.arange(len(frame)))
+            frame.iloc[:n].to_csv(folder / "data/raw/train.csv", index=False)
+            frame.iloc[n:].drop(columns="target").to_csv(folder / "data/raw/test.csv", index=False)
+            frame.iloc[n:][["id"]].assign(target=0.5).to_csv(folder / "data/raw/sample_submission.csv", index=False)
+            truth = frame.iloc[n:]["target"].to_numpy()
+            del frame
+            seconds, peak = watched([sys.executable, "-c", PLAIN], folder)
+            auc = roc_auc_score(truth, pd.read_csv(folder / "plain_sub.csv")["target"])
+            print(f"{n:9,d} {'notebook':10s} {seconds:8.1f} {peak:8.2f} {auc:7.4f}", flush=True)
+            total, top = 0.0, 0.0
+            for stage in STAGES:
+                command = [sys.executable, "-m", "pipeline", stage, "--quiet", *extra]
+                seconds, peak = watched(command + (["--out", "submissions/sub.csv"] if stage == "predict" else []),
+                                        folder)
+                total, top = total + seconds, max(top, peak)
+                print(f"{'':9s}   {stage:8s} {seconds:8.1f} {peak:8.2f}", flush=True)
+            auc = roc_auc_score(truth, pd.read_csv(folder / "submissions/sub.csv")["target"])
+            print(f"{n:9,d} {'pipeline':10s} {total:8.1f} {top:8.2f} {auc:7.4f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
