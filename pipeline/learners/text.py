@@ -1,8 +1,9 @@
 """The text learner (`text`): a table's text columns as sparse TF-IDF of word 1-2-grams and
 character 2-5-grams (each column its own vocabulary, learned on the rows it fits), into
 logistic regression for classes or ridge regression for a number: what a plain text-
-classification notebook does. Its strength is chosen on the rows it stops on (the fold's
-held-out rows) by log loss or RMSE, and a refit keeps that choice. It reads only the text
+classification notebook does. What it reads (words and characters, or words alone) and its
+strength are chosen on the rows it stops on (the fold's held-out rows) by log loss or RMSE,
+and a refit keeps that choice. It reads only the text
 (Job.text, `text=`); the other learners read the numbers, and the blend weighs them.
 
 Tokenising is most of its time, so the n-grams are counted once, on every training row
