@@ -91,14 +91,13 @@ def test_the_text_learner_joins_the_blend_and_boosting_reads_its_score() -> None
     frame = many_words(400, seed=3)
     data, model = trained(frame, "auto")
     scores = dict(zip(model["candidates"], model["candidate_scores"]))
-    assert set(scores) == {*TABLE, *TEXT, "blend"}
+    assert set(scores) == {*TABLE, *TEXT, "hgb+text", "cat+text", "blend"}
     assert scores["text"] > 0.9  # the words decide the class; the price is noise
-    _, alone = trained(frame, "hgb")  # boosting on the table, its 20 word columns included, without the text model
-    assert roc_auc_score(data["y"], alone["oof"][:, 1]) < 0.8 < scores["hgb"]
+    # boosting on the table (its 20 word columns included) against boosting on the text model's score too
+    assert scores["hgb"] < 0.8 < scores["hgb+text"] and scores["cat"] < 0.8 < scores["cat+text"]
     assert str(model["arch"]) == "blend" and "text" in model["blend_parts"].tolist()
-    for name in model["blend_parts"]:
-        if str(name) in ("hgb", "cat"):
-            assert str(model[f"{name}/stacked_on"]) == "text"
+    stacked = [str(name) for name in model["blend_parts"] if str(name).endswith("+text")]
+    assert stacked and all(str(model[f"{name}/stacked_on"]) == "text" for name in stacked)
     # predicting feeds the stacked parts the text model's score: the blend ranks new rows by their words
     new = many_words(200, seed=9, filler=False)
     out = ingest(frame, new.drop(columns="target"), IngestParams(metric="auc"))

@@ -8,9 +8,10 @@ then blended on those out-of-fold predictions of every row by greedy ensemble se
 (pipeline.learners.blend); the stage keeps the blend when it scores the task's metric better
 than the best learner alone, else that learner; with the score of each, its spread over the
 folds and its seconds (the leaderboard). Where a table has text columns, the text model trains
-first, and the boosting learners read its out-of-fold scores as extra columns (stacking,
-pipeline.learners.stack); a blend that keeps them keeps the text model too, at weight 0 if
-the selection gave it none. A model predicts test rows as the mean of its fold
+first, and each boosting learner trains twice: as it is, and reading the text model's
+out-of-fold scores as extra columns (stacking, pipeline.learners.stack; named `cat+text`);
+the blend chooses between them, and one that keeps a stacked learner keeps the text model
+too, at weight 0 if the selection gave it none. A model predicts test rows as the mean of its fold
 models. On one held-out split instead, boosting is refit on train + val for the iterations
 validation chose. Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
 pipeline.cuts) get them fitted to the kept model on the rows it is judged on, stored as `cuts`.
@@ -247,21 +248,26 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     task = plan.task
     results, predictions, seconds = {}, {}, {}
     source = next((n for n in names if learners.get(n).text), None) if bagged else None  # what boosting stacks on
+    candidates = []  # (name, learner, on the text): each learner, and each that stacks again on the text model
     for arch in sorted(names, key=lambda n: n != source):  # the text model first
-        started = time.perf_counter()
-        rows, planned = x, plan
+        candidates.append((arch, arch, False))
         if source and learners.get(arch).stacks:
-            rows = stack.widen(x, predictions[source])
-            planned = copy.copy(plan)
+            candidates.append((f"{arch}+{source}", arch, True))
+    for name, arch, on_text in candidates:
+        rows, planned = x, plan
+        if on_text:  # the text model's out-of-fold scores as more columns
+            rows, planned = stack.widen(x, predictions[source]), copy.copy(plan)
             planned.spec = stack.widen_spec(plan.spec, predictions[source])
-        results[arch] = _fit(arch, rows, y, splits, n_classes, dataclasses.replace(params, model=arch), planned,
+        started = time.perf_counter()
+        results[name] = _fit(arch, rows, y, splits, n_classes, dataclasses.replace(params, model=arch), planned,
                              checkpoints, bagged, text)
-        if rows is not x:
-            results[arch]["stacked_on"] = np.array(source)
-        seconds[arch] = time.perf_counter() - started
-        predictions[arch] = _held_out(results[arch], rows, splits[0][1], text)
-        results[arch].pop("oof", None)  # kept once, for what is kept
-    predictions = {n: predictions[n] for n in names}  # ties go to the learner named first
+        if on_text:
+            results[name]["stacked_on"] = np.array(source)
+        seconds[name] = time.perf_counter() - started
+        predictions[name] = _held_out(results[name], rows, splits[0][1], text)
+        results[name].pop("oof", None)  # kept once, for what is kept
+    order = [n for arch in names for n in (arch, f"{arch}+{source}") if n in predictions]
+    predictions = {n: predictions[n] for n in order}  # ties go to the learner named first
     folds = [held for _, held in splits] if bagged else [np.arange(len(truth))]  # positions in `truth`
 
     def score(p: np.ndarray, rows: np.ndarray | slice = slice(None)) -> float:
@@ -275,7 +281,7 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     if len(weights) > 1 or stacked:
         chosen = Blend.name
         kept_weights = {**weights, source: weights.get(source, 0.0)} if stacked else weights  # stacked parts read it
-        network = next((results[n] for n in weights if learners.get(n).keras), {})  # its history is the report's
+        network = next((results[n] for n in weights if learners.get(str(results[n]["arch"])).keras), {})  # the report's
         kept = {**{k: v for k, v in network.items() if k.startswith("history_") or k in RECORD},
                 **blend({n: results[n] for n in kept_weights}, kept_weights)}
     else:
