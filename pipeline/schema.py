@@ -341,8 +341,10 @@ def _note_non_dates(series: pd.Series, parsed: pd.Index, column: str, name: str,
     bad = series.notna() & ~series.index.isin(parsed)
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
+        cell = series.iloc[row]
+        cell = cell.item() if isinstance(cell, np.generic) else cell  # 0, not np.uint8(0): as the file says
         notes.append(f"{name}: column {column!r} has {int(bad.sum())} cells that are not dates in its format "
-                     f"({date_format}; the first at line {row + 2}: {series.iloc[row]!r}); treated as missing")
+                     f"({date_format}; the first at line {row + 2}: {cell!r}); treated as missing")
 
 
 def _date_parts(stamps: pd.Series, time_parts: tuple[str, ...]) -> np.ndarray:

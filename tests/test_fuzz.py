@@ -66,6 +66,8 @@ def csv_text(draw: st.DrawFn, label: bool) -> str:
 @given(train=csv_text(label=True), test=csv_text(label=False))
 @example(train="label,label ,f1\n0,0,0\n1,1,1", test="f1\n0")  # found by CI: names equal once stripped
 @example(train="label,pixel0,f1\n0,0,0,-1,\n0,0,0, \n0,0,0", test="f0\n0")  # an OverflowError in pandas
+@example(train="label,pixel0,pixel1,f2,pixel3\n0,1,0,0,0,2021-01-05\n0,0,0,0,0\n0,0,0,0,0",
+         test="pixel0,pixel1,f2,pixel3\n0,0,0,0")  # found by CI: a note named the cell np.uint8(0), not 0
 def test_malformed_csvs_give_a_clean_error_or_valid_arrays(train: str, test: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         paths = [Path(folder) / "train.csv", Path(folder) / "test.csv"]
