@@ -44,6 +44,8 @@ def columns(frame):
 x, x_test = columns(train), columns(test)
 for c in x.select_dtypes("category"):
     x_test[c] = pd.Categorical(x_test[c], categories=x[c].cat.categories)
+    if len(x[c].cat.categories) > 255:  # past HistGradientBoosting's native categories: their codes as numbers
+        x[c], x_test[c] = x[c].cat.codes, x_test[c].cat.codes
 model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(x, train["target"])
 test[["id"]].assign(target=model.predict_proba(x_test)[:, 1]).to_csv("plain_sub.csv", index=False)
 """
