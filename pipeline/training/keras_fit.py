@@ -143,12 +143,17 @@ def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray, text: np.ndarray | None = 
 
 def batches(tf: Any, x: Any, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
     """A shuffling, prefetching tf.data pipeline (seeded, so reruns are identical) of `x` (an
-    array, or a dict of a table's columns) and `y`."""
-    data = tf.data.Dataset.from_tensor_slices((x, y))
+    array, or a dict of a table's columns) and `y`. What is shuffled is the row numbers, and
+    each batch gathers its rows: a shuffle buffer of the rows themselves held every row again
+    as its own tensors (10 GB for a table of a million rows). A shuffle draws the same order
+    of any n elements for a seed, so the rows come in the order they always did."""
+    tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+    rows = tf.data.Dataset.range(len(y))
     if shuffle_seed is not None:
-        data = data.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
+        rows = rows.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
+    data = rows.batch(batch_size).map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
     # Across workers, each keeps its share of the (identically shuffled) rows: in-memory
     # data has no files to shard by, which TensorFlow would otherwise try first and warn.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
+    return data.prefetch(tf.data.AUTOTUNE).with_options(options)
