@@ -85,8 +85,8 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
     if frame is None or len(frame) == 0:
         raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
     frame.columns = [str(c).strip() for c in frame.columns]
-    if any(dtype.kind not in "iu" for dtype in frame.dtypes) and frame.isna().to_numpy().any():
-        _check_short_rows(path, separator)  # pandas reads a row with too few fields as empty cells
+    if frame.iloc[:, -1].isna().any():  # pandas reads a row with too few fields as empty cells, the last among them
+        _check_short_rows(path, separator)
     # pandas renames a repeated name to "name.1"; padding makes "a" and "a " repeats too
     bases = [re.sub(r"\.\d+$", "", c) for c in frame.columns]
     names = [base if base in frame.columns else c for base, c in zip(bases, frame.columns)]

@@ -202,7 +202,10 @@ def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "tr
             if notes is not None and name != train_name:
                 _note_non_dates(series, stamps.dropna().index, column, name, notes, schema.date_formats[column])
             parts.append(_date_parts(stamps, schema.time_parts(column)))
-    if unknown and notes is not None:
+    if unknown and notes is not None and name == train_name:
+        notes.append(f"{name}: column {unknown[0]}{_more(unknown)} has more than {MAX_VOCABULARY:,} categories; "
+                     f"the cells of the rarer ones count as one unknown category")
+    elif unknown and notes is not None:
         notes.append(f"{name}: column {unknown[0]}{_more(unknown)} holds categories {train_name} never has; "
                      f"treated as unknown")
     if not parts:
@@ -237,8 +240,8 @@ def _kind(series: pd.Series, column: str, name: str) -> tuple[str, str]:
     filled = series.dropna()
     if filled.empty:
         return NUMERIC, ""  # an empty column: nothing to learn, but nothing wrong either
-    parsed = pd.to_numeric(filled, errors="coerce")
-    share = parsed.notna().mean()
+    counts = filled.value_counts(sort=False)  # each distinct value parsed once
+    share = counts[pd.to_numeric(counts.index.to_series(), errors="coerce").notna().to_numpy()].sum() / len(filled)
     if share == 1:
         return NUMERIC, ""  # quoted numbers
     if share >= MOSTLY_NUMBERS and len(filled) >= 20:
@@ -264,7 +267,7 @@ def _date_format(text: pd.Series) -> str:
 
     from pandas.tseries.api import guess_datetime_format
 
-    values = text.str.strip().drop_duplicates().head(DATE_SAMPLE)
+    values = text.drop_duplicates().str.strip().drop_duplicates().head(DATE_SAMPLE)
     guesses: list[str] = []
     with warnings.catch_warnings():  # pandas warns when a guess does not follow `dayfirst`
         warnings.simplefilter("ignore")
@@ -290,7 +293,7 @@ def _day_first_swapped(text: pd.Series, date_format: str) -> str:
     if "%d" not in date_format or "%m" not in date_format:
         return ""
     swapped = date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
-    values = text.str.strip().drop_duplicates().head(DATE_SAMPLE)
+    values = text.drop_duplicates().str.strip().drop_duplicates().head(DATE_SAMPLE)
     fits = _dates(values, swapped).notna().mean() >= _dates(values, date_format).notna().mean()
     return swapped if fits else ""
 
@@ -302,7 +305,9 @@ def _as_text(series: pd.Series) -> pd.Series:
         whole = series.dropna()
         if (whole == whole.round()).all():
             series = series.astype("Int64")
-    return series.astype("string").str.strip().astype(object).where(series.notna(), None)
+    codes, distinct = pd.factorize(series)  # each distinct value cleaned once; a missing cell is -1
+    words = np.append(pd.Series(distinct).astype("string").str.strip().astype(object).to_numpy(), None)
+    return pd.Series(words[codes], index=series.index, dtype=object)
 
 
 def _words(series: pd.Series) -> pd.Series:
