@@ -1,0 +1,96 @@
+"""Large tables on one machine: the network reads its rows by number, boosting and the
+network spend a row budget rather than a count of iterations or epochs, and a large table's
+estimators train once. The sizes that make a table large are patched down, so that these
+run on a few hundred rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.config import IngestParams, SplitParams, TrainParams
+from pipeline.hooks import Hooks
+from pipeline.learners import boosting, catboost
+from pipeline.presets import PRESETS, TABLE_ROWS_SEEN
+from pipeline.schema import Schema
+from pipeline.stages import train as train_stage
+from pipeline.stages.ingest import ingest
+from pipeline.stages.split import split
+from pipeline.task import Task
+from test_tabular import passengers
+
+
+def test_the_network_gets_its_rows_in_the_order_a_shuffle_of_the_rows_gave() -> None:
+    import tensorflow as tf
+
+    from pipeline.training.keras_fit import batches
+
+    x = {"a": np.arange(500, dtype=np.float32)[:, None], "b": np.array([f"w{i}" for i in range(500)], object)[:, None]}
+    y = np.arange(500)
+    rows = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(500, seed=3, reshuffle_each_iteration=True).batch(64)
+    gathered = batches(tf, x, y, 64, shuffle_seed=3)
+    for _ in range(2):  # two epochs: each reshuffles alike
+        expected, got = [b[1].numpy() for b in rows], [b for b in gathered]
+        assert [len(b) for b in expected] == [len(b[1]) for b in got]
+        order = np.concatenate(expected)
+        assert (np.concatenate([b[1].numpy() for b in got]) == order).all()
+        assert (np.concatenate([b[0]["a"].numpy()[:, 0] for b in got]) == order).all()  # the columns follow
+        assert [s.decode() for b in got for s in b[0]["b"].numpy()[:, 0]] == [f"w{i}" for i in order]
+
+
+@pytest.mark.parametrize("module", [boosting, catboost])
+def test_boosting_on_a_large_table_takes_fewer_iterations_at_a_higher_rate(module) -> None:
+    settings = module.MAX_ITER, module.LEARNING_RATE, module.ROW_ITERATIONS, module.MAX_RATE
+    small = module.ROW_ITERATIONS // module.MAX_ITER  # the most rows that get every iteration
+    assert boosting.schedule(1000, *settings) == boosting.schedule(small, *settings) == (module.MAX_ITER,
+                                                                                          module.LEARNING_RATE)
+    caps = [boosting.schedule(n, *settings) for n in (small * 2, small * 4, small * 100)]
+    assert caps[0][0] == module.MAX_ITER // 2 and caps[0][1] == pytest.approx(2 * module.LEARNING_RATE)
+    assert caps[0][0] > caps[1][0] > caps[2][0] >= 1
+    assert all(rate <= module.MAX_RATE for _, rate in caps) and caps[2][1] == module.MAX_RATE
+
+
+def test_a_table_network_trains_fewer_epochs_only_where_a_table_is_large() -> None:
+    default = PRESETS["default"]
+    assert default.epochs(40_000, table=True) == default.min_epochs  # as before: at least the preset's least
+    assert default.epochs(900_000, table=True) == round(TABLE_ROWS_SEEN / 900_000) < default.min_epochs
+    assert default.epochs(50_000_000, table=True) == 1
+    assert default.epochs(900_000) == default.min_epochs  # images are not tables
+
+
+def _large_table(monkeypatch: pytest.MonkeyPatch, preset: str, refit: bool = False) -> tuple[dict, list[str]]:
+    monkeypatch.setattr(train_stage, "LARGE_TABLE", 100)
+    frame = passengers(400)
+    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    said: list[str] = []
+    model = train_stage.train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(2),
+                              TrainParams(preset=preset, epochs=1, batch_size=64, refit=refit), task=task,
+                              schema=schema, hooks=Hooks(info=said.append))
+    return model, said
+
+
+def test_the_fast_preset_trains_boosting_alone_on_a_large_table_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, said = _large_table(monkeypatch, "fast")
+    assert str(model["arch"]) == "hgb"
+    assert not any(k.startswith("refit") for k in model)  # a large table's estimators train once
+    assert any("fast preset trains hgb alone" in line for line in said)
+
+
+def test_a_large_table_still_refits_its_estimators_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, _ = _large_table(monkeypatch, "fast", refit=True)
+    assert any(k.startswith("refit0") for k in model)
+
+
+def test_a_train_column_with_more_categories_than_are_kept_says_so_not_that_train_lacks_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import schema
+
+    monkeypatch.setattr(schema, "MAX_VOCABULARY", 3)
+    frame = pd.DataFrame({"shop": [f"s{i % 5}" for i in range(60)], "y": [i % 2 for i in range(60)]})
+    data = ingest(frame, frame.drop(columns="y").iloc[:10], IngestParams())
+    notes = [str(n) for n in data["notes"]]
+    assert any("train.csv: column 'shop' (24) has more than 3 categories" in n for n in notes), notes
+    assert not any("train.csv never has" in n for n in notes if n.startswith("train.csv"))
