@@ -17,10 +17,12 @@ from pipeline.schema import CATEGORICAL
 
 MAX_ITER = 1000
 LEARNING_RATE = 0.05
-# On a table of more than 500,000 rows, fewer iterations at a higher rate (see schedule): on
-# 900,000 training rows, 0.1 stopped at 154 iterations in 12.5 s for 0.7579 validation AUC,
-# where 0.05 took 299 in 24.7 s for 0.7589 (benchmarks/table_scale.py's table).
-ROW_ITERATIONS = 500_000_000
+# On a table of more than 250,000 rows, fewer iterations (at least LEAST_ITER) at a higher rate
+# (see schedule): on 900,000 training rows, 0.2 stopped at 92 iterations in 8.6 s for 0.7562
+# validation AUC, where 0.1 took 154 in 12.5 s for 0.7579 and 0.05 took 299 in 24.7 s for
+# 0.7589 (benchmarks/table_scale.py's table).
+ROW_ITERATIONS = 250_000_000
+LEAST_ITER = 100
 MAX_RATE = 0.2
 PATIENCE = 30  # iterations without a better validation loss before stopping
 MAX_CATEGORY = 254  # boosting takes category codes up to this; the rarer ones share it
@@ -39,7 +41,7 @@ class Boosting(SklearnLearner):
         flat = clip_categories(x.reshape(len(x), -1), categorical)
         numbers = plan.task.learns_numbers
         Model = HistGradientBoostingRegressor if numbers else HistGradientBoostingClassifier
-        cap, rate = schedule(len(x), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE)
+        cap, rate = schedule(len(x), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, LEAST_ITER)
         options: dict[str, Any] = dict(learning_rate=rate, categorical_features=categorical,
                                        random_state=job.seed)
         if plan.task.metric == "mae":
@@ -62,12 +64,14 @@ class Boosting(SklearnLearner):
         return super().predict_one(net, clip_categories(x.reshape(len(x), -1), net.is_categorical_), arrays)
 
 
-def schedule(n_rows: int, most: int, rate: float, row_iterations: int, max_rate: float) -> tuple[int, float]:
+def schedule(n_rows: int, most: int, rate: float, row_iterations: int, max_rate: float,
+             least: int) -> tuple[int, float]:
     """A boosting learner's most iterations and learning rate on a table of `n_rows` rows:
     `most` at `rate` until the iterations times the rows reach `row_iterations`, then fewer
-    at a rate as many times higher (at most `max_rate`). Both follow the table's rows, so a
-    refit on all of them learns at the rate validation chose its iterations at."""
-    cap = max(1, min(most, row_iterations // max(n_rows, 1)))
+    (at least `least`) at a rate as many times higher (at most `max_rate`). Both follow the
+    table's rows, so a refit on all of them learns at the rate validation chose its
+    iterations at."""
+    cap = max(least, min(most, row_iterations // max(n_rows, 1)))
     return cap, min(max_rate, rate * most / cap)
 
 

@@ -28,6 +28,10 @@ PATIENCE = 50
 # (benchmarks/table_scale.py's table).
 ROW_ITERATIONS = 200_000_000
 MAX_RATE = 0.3
+# Past this many rows, no combinations of categories (max_ctr_complexity 1): on 900,000 rows,
+# 200 iterations then took 50 s at 0.84 GB rather than 96 s at 1.82 GB, for 0.002 less
+# validation AUC alone (0.7674 against 0.7693 at 250 iterations).
+SINGLE_CATEGORIES_ROWS = 500_000
 
 
 class CatBoost(SklearnLearner):
@@ -44,10 +48,12 @@ class CatBoost(SklearnLearner):
         flat, categorical = table(x, plan.spec)
         frame = FunctionTransformer(catboost_frame, kw_args={"categorical": categorical})
         numbers = plan.task.learns_numbers
-        cap, rate = schedule(len(x), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE)
+        cap, rate = schedule(len(x), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, PATIENCE)
         options: dict[str, Any] = dict(
             learning_rate=rate, random_seed=job.seed, thread_count=os.cpu_count() or 1,
             cat_features=list(np.flatnonzero(categorical)), allow_writing_files=False, verbose=False)
+        if len(x) > SINGLE_CATEGORIES_ROWS:
+            options["max_ctr_complexity"] = 1
         if numbers:
             model = CatBoostRegressor(loss_function="MAE" if plan.task.metric == "mae" else "RMSE", **options)
         else:
