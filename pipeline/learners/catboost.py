@@ -61,11 +61,12 @@ class CatBoost(SklearnLearner):
         rows = frame.transform(flat[fit_idx])
         if stop_idx is None:  # a refit: as many iterations as validation chose
             model.set_params(iterations=plan.epochs)
-            model.fit(rows, y[fit_idx])
+            model.fit(rows, y[fit_idx], callbacks=_progress(plan, plan.epochs))
             iterations = plan.epochs
         else:
             model.set_params(iterations=cap, od_type="Iter", od_wait=PATIENCE, use_best_model=True)
-            model.fit(rows, y[fit_idx], eval_set=(frame.transform(flat[stop_idx]), y[stop_idx]))
+            model.fit(rows, y[fit_idx], eval_set=(frame.transform(flat[stop_idx]), y[stop_idx]),
+                      callbacks=_progress(plan, cap))
             iterations = model.get_best_iteration() + 1
         metadata = model.get_metadata()
         for stamp in ("model_guid", "train_finish_time"):  # a random id and the clock: reruns stay byte-identical
@@ -79,6 +80,21 @@ class CatBoost(SklearnLearner):
             shown = {"val_accuracy": history["val_accuracy"][0]} if history else {}
             plan.on_epoch(f"{plan.label}CatBoost, {iterations} iterations", shown)
         return net, history, iterations
+
+
+class _Progress:
+    """CatBoost's callback: each iteration, as progress (up to `total`)."""
+
+    def __init__(self, plan: Any, total: int) -> None:
+        self.plan, self.total = plan, total
+
+    def after_iteration(self, info: Any) -> bool:
+        self.plan.on_batch(f"{self.plan.label}CatBoost", info.iteration, self.total, "iterations")
+        return True  # go on
+
+
+def _progress(plan: Any, total: int) -> list[_Progress] | None:
+    return [_Progress(plan, total)] if plan.on_batch else None
 
 
 def catboost_frame(x: np.ndarray, categorical: np.ndarray) -> Any:
