@@ -94,3 +94,26 @@ def test_a_train_column_with_more_categories_than_are_kept_says_so_not_that_trai
     notes = [str(n) for n in data["notes"]]
     assert any("train.csv: column 'shop' (24) has more than 3 categories" in n for n in notes), notes
     assert not any("train.csv never has" in n for n in notes if n.startswith("train.csv"))
+
+
+def test_a_tables_categories_reach_the_network_as_the_same_strings_when_decoded_a_batch_at_a_time() -> None:
+    import tensorflow as tf
+
+    from pipeline import tabular
+    from pipeline.training.keras_fit import batches
+
+    frame = passengers(200)
+    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
+    schema = Schema.from_arrays(data)
+    x = data["X"].astype(np.float32)
+    spec = tabular.spec(schema.feature_names, schema.feature_kinds, schema.vocabularies, x, None)
+    plain = tabular.inputs(spec, x)
+    coded = tabular.inputs(spec, x, coded=True)
+    assert any(v.dtype == np.int32 for v in coded.values()) and any(v.dtype == object for v in plain.values())
+    decoded = next(iter(batches(tf, coded, data["y"], 200, decode=tabular.decoder(tf, spec))))[0]
+    for name, column in plain.items():
+        got = decoded[name].numpy()
+        if column.dtype == object:
+            assert [v.decode() for v in got[:, 0]] == list(column[:, 0]), name
+        else:
+            np.testing.assert_array_equal(got, column)  # NaN where NaN

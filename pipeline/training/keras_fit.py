@@ -86,7 +86,8 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
         )
     validation = stopping = None
     if val_idx is not None:
-        validation = batches(tf, _rows(plan, x, val_idx, text), y[val_idx], INFERENCE_BATCH)
+        validation = batches(tf, _rows(plan, x, val_idx, text, coded=True), y[val_idx], INFERENCE_BATCH,
+                             decode=_decoder(tf, plan))
         stopping = early_stopping(keras, plan.epochs, len(val_idx), plan.task.early_stopping_monitor)
     restore = [] if backup is None else [BackupAndRestore(keras, backup)]
     callbacks = [
@@ -101,7 +102,8 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
         *([stopping] if stopping else []),
         *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
-    data = batches(tf, _rows(plan, x, fit_idx, text), y[fit_idx], params.batch_size, shuffle_seed=seed)
+    data = batches(tf, _rows(plan, x, fit_idx, text, coded=True), y[fit_idx], params.batch_size, shuffle_seed=seed,
+                   decode=_decoder(tf, plan))
     if not distributed:
         # Under a strategy, Keras builds the model on a batch of a first iterator, which draws
         # the first of the per-epoch shuffles; drawing it here too gives every strategy the
@@ -132,26 +134,43 @@ def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
     return lambda rows: _rows(plan, x, fit_idx[rows], text)
 
 
-def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray, text: np.ndarray | None = None) -> Any:
-    """The network's input for rows `idx`: the array, or for a table its columns by name."""
+def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray, text: np.ndarray | None = None, coded: bool = False) -> Any:
+    """The network's input for rows `idx`: the array, or for a table its columns by name
+    (`coded`: categories as codes, for `_decoder`)."""
     if plan.spec is None:
         return x[idx]
     from pipeline import tabular
 
-    return tabular.inputs(plan.spec, x[idx], None if text is None else text[idx])
+    return tabular.inputs(plan.spec, x[idx], None if text is None else text[idx], coded=coded)
 
 
-def batches(tf: Any, x: Any, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> Any:
+def _decoder(tf: Any, plan: Plan) -> Callable[[Any], Any] | None:
+    """What turns a batch of `_rows(..., coded=True)` into the network's input (None: nothing to)."""
+    if plan.spec is None:
+        return None
+    from pipeline import tabular
+
+    return tabular.decoder(tf, plan.spec)
+
+
+def batches(tf: Any, x: Any, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
+            decode: Callable[[Any], Any] | None = None) -> Any:
     """A shuffling, prefetching tf.data pipeline (seeded, so reruns are identical) of `x` (an
     array, or a dict of a table's columns) and `y`. What is shuffled is the row numbers, and
     each batch gathers its rows: a shuffle buffer of the rows themselves held every row again
     as its own tensors (10 GB for a table of a million rows). A shuffle draws the same order
-    of any n elements for a seed, so the rows come in the order they always did."""
+    of any n elements for a seed, so the rows come in the order they always did. `decode`
+    turns each batch of `x` into the network's input."""
     tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
     rows = tf.data.Dataset.range(len(y))
     if shuffle_seed is not None:
         rows = rows.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    data = rows.batch(batch_size).map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+
+    def batch(i: Any) -> Any:
+        features, labels = tf.nest.map_structure(lambda t: tf.gather(t, i), tensors)
+        return (features if decode is None else decode(features)), labels
+
+    data = rows.batch(batch_size).map(batch)
     # Across workers, each keeps its share of the (identically shuffled) rows: in-memory
     # data has no files to shard by, which TensorFlow would otherwise try first and warn.
     options = tf.data.Options()
