@@ -13,7 +13,8 @@ out-of-fold scores as extra columns (stacking, pipeline.learners.stack; named `c
 the blend chooses between them, and one that keeps a stacked learner keeps the text model
 too, at weight 0 if the selection gave it none. A model predicts test rows as the mean of its fold
 models. On one held-out split instead, boosting is refit on train + val for the iterations
-validation chose. Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
+validation chose, up to LARGE_TABLE training rows (pipeline.presets; past it, the fast preset
+also trains only its `large_table` learners). Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
 pipeline.cuts) get them fitted to the kept model on the rows it is judged on, stored as `cuts`.
 Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
 preset) fixes; under the default preset an image network instead holds its peak rate until
