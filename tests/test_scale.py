@@ -77,6 +77,7 @@ def test_the_fast_preset_trains_boosting_alone_on_a_large_table_and_says_so(monk
     assert str(model["arch"]) == "hgb"
     assert not any(k.startswith("refit") for k in model)  # a large table's estimators train once
     assert any("fast preset trains hgb alone" in line for line in said)
+    assert any("not refit on the validation rows as well (--refit" in line for line in said)
 
 
 def test_a_large_table_still_refits_its_estimators_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -107,6 +107,10 @@ def train(
     if large and params.model == "auto" and x.ndim != 4:
         hooks.info(f"{len(train_idx):,} training rows: the {params.preset} preset trains {', '.join(large)} alone "
                    f"on a table past {LARGE_TABLE:,} (--preset default for every learner)")
+    if folds is None and len(train_idx) > LARGE_TABLE and not params.refit and not all(
+            learners.get(n).keras for n in fitted):
+        hooks.info(f"{len(train_idx):,} training rows: the estimators train once, not refit on the validation "
+                   f"rows as well (--refit to refit them)")
     spec = None
     bagged = folds is not None
     held = np.arange(len(y)) if bagged else val_idx  # the rows a model is judged on
