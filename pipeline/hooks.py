@@ -22,6 +22,8 @@ class Hooks:
     progress: BatchHook = _silent  # long work advanced: batches, predictions
     checkpoints: Path | None = None  # where a stage backs up unfinished work, resumed after a kill
     tensorboard: Path | None = None  # where training writes TensorBoard logs (--tensorboard)
+    parts: Path | None = None  # where a cluster stage writes its partitions (pipeline.cluster), kept with its entry
+    cluster: str = ""  # the Dask scheduler a cluster stage runs on: local, or an address (--cluster)
 
     def predicting(self, done: int, total: int) -> None:
         self.progress("predicting", done, total, "")

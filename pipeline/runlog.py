@@ -22,7 +22,6 @@ from typing import Any
 from pipeline import cache
 from pipeline.config import STATE_DIR, Config, settings
 from pipeline.errors import PipelineError
-from pipeline.declarations import STAGES
 from pipeline.runner import Runner
 from pipeline.task import LOWER_IS_BETTER
 
@@ -79,11 +78,11 @@ def finish(run: Run, runner: Runner, status: str) -> dict[str, Any]:
         "seconds": round(time.time() - run.started, 2),
         "settings": changed_settings(config),
         "data_dir": str(config.data_dir),
-        "ran": [name for name in STAGES if name in runner.ran],
+        "ran": [name for name in runner.graph.stages if name in runner.ran],
     }
     try:
         record["data"] = cache.digest(runner.record("ingest")["raw"])[:12]
-        fresh = [name for name in STAGES if runner.state(name).state == "fresh"]
+        fresh = [name for name in runner.graph.stages if runner.state(name).state == "fresh"]
         record["stages"] = {name: runner.key(name)[:12] for name in fresh}
     except PipelineError:  # the raw files are missing or unreadable: the run stopped at that
         fresh = []

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pipeline import cache, exports, faults, targets
 from pipeline.cache import TARGETS
 from pipeline.config import Config
-from pipeline.declarations import DEPS, INPUTS, PER_TARGET, RAW, RAW_FILES, SAMPLE, STAGES, arguments, code_files, \
-    fields, stage
+from pipeline.declarations import CLUSTER, LOCAL, PATHS, RAW, RAW_FILES, SAMPLE, Graph, arguments, fields
 from pipeline.errors import PipelineError
 from pipeline.hooks import Hooks
 from pipeline.targets import FIELDS, Target
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
 NEVER_RUN = "never run"
 CHECKPOINTS = ".checkpoints"  # in data/processed/: an unfinished stage's backups (training's epochs), by its key
+PARTS = "parts"  # in data/processed/: a cluster stage's partitions (pipeline.cluster), by its key
 
 
 class Reporter:
@@ -78,22 +78,23 @@ class Runner:
         self._outputs: dict[str, dict[str, np.ndarray]] = {}
         self._ran: set[str] = set()
         self._tensorboard: Path | None = None  # this run's TensorBoard folder, named when first asked for
+        self.graph: Graph = CLUSTER if config.engine.cluster else LOCAL
 
     # -- keys and freshness -------------------------------------------------------------
 
     def path(self, name: str) -> Path:
-        return self.config.processed_dir / f"{name}.npz"
+        return self.config.processed_dir / self.graph.folder / f"{name}.npz"
 
     def record(self, name: str) -> dict[str, Any]:
         """What the stage's key is made of (stored with its output as `__meta__`)."""
         if name not in self._records:
             record: dict[str, Any] = {
                 "stage": name,
-                "code": cache.source_digest(*code_files(name)),
+                "code": cache.source_digest(*self.graph.code_files(name)),
                 "params": self.config.section(name),
-                "inputs": {dep: self.key(dep) for dep in DEPS[name]},
+                "inputs": {dep: self.key(dep) for dep in self.graph.deps[name]},
             }
-            if RAW in INPUTS[name]:
+            if self.graph.reads_raw(name):
                 record["raw"] = {path.name: cache.file_fingerprint(path, self.config.processed_dir)
                                  for path in self._raw_paths()}
             self._records[name] = record
@@ -126,7 +127,7 @@ class Runner:
         return StageStatus(name, "stale", _why_stale(stored, current))
 
     def status(self) -> list[StageStatus]:
-        return [self.state(name) for name in STAGES]
+        return [self.state(name) for name in self.graph.stages]
 
     @property
     def ran(self) -> set[str]:
@@ -199,18 +200,21 @@ class Runner:
         return progress
 
     def _closure(self, target: str) -> list[str]:
-        if target not in DEPS:
-            raise PipelineError(f"unknown stage {target!r}; use one of {', '.join(STAGES)}")
+        stages, deps = self.graph.stages, self.graph.deps
+        if target not in deps:
+            engine = f" with --cluster {self.config.engine.cluster}" if self.graph is CLUSTER else ""
+            raise PipelineError(f"unknown stage {target!r}{engine}; use one of {', '.join(stages)}")
         needed = {target}
-        for name in reversed(STAGES):
+        for name in reversed(stages):
             if name in needed:
-                needed.update(DEPS[name])
-        return [name for name in STAGES if name in needed]
+                needed.update(deps[name])
+        return [name for name in stages if name in needed]
 
     def _compute(self, name: str, reason: str) -> dict[str, np.ndarray]:
         self.report.stage(name, "run", reason)
         faults.point(name)
-        loaded = {dep: self.outputs(dep, fields(wanted)) for dep, wanted in INPUTS[name].items() if dep != RAW}
+        loaded = {dep: self.outputs(dep, fields(wanted)) for dep, wanted in self.graph.inputs[name].items()
+                  if dep in self.graph.deps[name]}
         started = time.perf_counter()
         try:
             result = self._call(name, loaded)
@@ -243,20 +247,22 @@ class Runner:
     def _call(self, name: str, loaded: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         """The stage function on the fields it declares (`loaded`, and the CSVs for RAW), once
         per target for a PER_TARGET stage; the others get the first target's fields."""
-        function = stage(name)
+        function = self.graph.stage(name)
         kwargs: dict[str, Any] = {"params": self.config.params(name)}
         hooks = self._hooks(name) if "hooks" in inspect.signature(function).parameters else None
         if hooks:
             kwargs["hooks"] = hooks
-        if RAW in INPUTS[name]:
+        if RAW in self.graph.inputs[name]:
             kwargs.update(self._read_raw())
+        if PATHS in self.graph.inputs[name]:
+            kwargs.update({SAMPLE: None}, **dict(zip((*RAW_FILES, SAMPLE), self._raw_paths())))
         views = {dep: targets.views(arrays) for dep, arrays in loaded.items()}
         names = next(([str(n) for n in arrays[TARGETS]] for arrays in loaded.values() if TARGETS in arrays), [])
-        several = bool(names) and name in PER_TARGET
+        several = bool(names) and name in self.graph.per_target
         parts = []
         for i in range(len(names) if several else 1):
-            for dep, wanted in INPUTS[name].items():
-                if dep != RAW:
+            for dep, wanted in self.graph.inputs[name].items():
+                if dep in views:
                     kwargs.update(arguments(wanted, views[dep][i if len(views[dep]) > 1 else 0]))
             if several:
                 self.report.info(f"{name} target {i + 1}/{len(names)}: {names[i]!r}")
@@ -282,12 +288,19 @@ class Runner:
         if self.tensorboard and self._tensorboard is None:
             self._tensorboard = self.config.reports_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
         folder = self._checkpoints(name)
-        current = {self.key(stage) for stage in STAGES}
+        current = {self.key(stage) for stage in self.graph.stages}
         for old in folder.parent.glob("*"):
             if old.name not in current or (old == folder and not self.resume):
                 shutil.rmtree(old, ignore_errors=True)
+        parts = None
+        if self.graph is CLUSTER:  # partitions of keys no cluster stage has now are stale
+            parts = (self.config.processed_dir / PARTS / self.key(name)).resolve()
+            for old in parts.parent.glob("*"):
+                if old.name not in current:
+                    shutil.rmtree(old, ignore_errors=True)
         return Hooks(info=self.report.info, epoch=self._epoch, progress=self.report.progress,
-                     checkpoints=folder, tensorboard=self._tensorboard)
+                     checkpoints=folder, tensorboard=self._tensorboard, parts=parts,
+                     cluster=self.config.engine.cluster)
 
     def _checkpoints(self, name: str) -> Path:
         return self.config.processed_dir / CHECKPOINTS / self.key(name)

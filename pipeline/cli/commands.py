@@ -30,7 +30,6 @@ from pipeline.errors import PipelineError
 from pipeline.cli.options import Common, Settings, Work, flag, parameters, take
 from pipeline.outputs import predict_file, write_submission
 from pipeline.report_run import report_html
-from pipeline.declarations import STAGES
 from pipeline.runner import Runner
 from pipeline.targets import summaries
 
@@ -265,7 +264,8 @@ def clean(runner: Runner) -> None:
 
     config = runner.config
     models = [config.models_dir / f"{folder}model.{s}" for folder in ("", "*/") for s in ("keras", "pkl")]
-    exported = {runner.exported(name) for name in STAGES} | {p for pattern in models for p in Path().glob(str(pattern))}
+    exported = {runner.exported(name) for name in runner.graph.stages}
+    exported |= {p for pattern in models for p in Path().glob(str(pattern))}
     removed = [p for p in exported if p is not None and p.exists()]  # a blend exports both models
     removed += [p for p in config.processed_dir.glob("*") if p.name != ".gitkeep"]
     removed += [p for p in config.reports_dir.glob("*") if PER_TARGET_FILE.fullmatch(p.name)]
