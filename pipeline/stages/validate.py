@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn import metrics as sk
 
-from pipeline import learners, models
+from pipeline import learners, models, scoring
 from pipeline.hooks import QUIET, Hooks
 from pipeline.task import Task
 
@@ -58,19 +57,8 @@ def validate(
         rows, raw = val_idx, models.predict_proba(model, x[val_idx], hooks.predicting, final=False,
                                                   tta=bool(params and params.tta), text=_rows(text, val_idx))
     truth = y[rows]
-    predicted = _in_target_units(task, raw)
-    result = {
-        "metric": np.array(task.metric),
-        "score": np.array(task.score(truth, predicted, cuts)),
-        "classes": classes,
-        "n_val": np.array(len(rows)),
-        **(_regression(truth, predicted) if task.regression else
-           _classification(truth, predicted, task, len(classes), cuts)),
-    }
-    if task.positive:
-        result["positive"] = np.array(task.positive)
-    if cuts is not None:
-        result["cuts"] = cuts
+    result = scoring.held_out(truth, raw, task, classes, cuts)
+    predicted = scoring.in_target_units(task, raw)
     if "candidates" in model:  # a table's models, each scored on these rows by train: the leaderboard
         result.update({k: model[k] for k in LEADERBOARD if k in model}, kept=model["arch"])
     if x.ndim == 2 and feature_columns is not None and len(set(feature_columns)) <= MAX_IMPORTANCE_COLUMNS:
@@ -113,47 +101,6 @@ def _rows(text: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
     return None if text is None else text[rows]
 
 
-def _in_target_units(task: Task, raw: np.ndarray) -> np.ndarray:
-    """Class probabilities (or qwk's numbers) as they are; a regression's predictions in the
-    target's own units."""
-    return task.decode_target(raw[:, 0].astype(np.float64)) if task.regression else raw
-
-
-def _classification(truth: np.ndarray, predicted: np.ndarray, task: Task, n_classes: int,
-                    cuts: np.ndarray | None) -> dict[str, np.ndarray]:
-    """The labels as the submission decides them (the best of a ranking), scored per class;
-    for probabilities also their log loss, and a binary task's ROC curve of its positive class."""
-    labels = np.arange(n_classes)
-    chosen = task.decide(predicted, cuts)
-    chosen = chosen[:, 0] if chosen.ndim == 2 else chosen
-    result = {
-        "accuracy": np.array(sk.accuracy_score(truth, chosen)),
-        "precision": sk.precision_score(truth, chosen, labels=labels, average=None, zero_division=0),
-        "recall": sk.recall_score(truth, chosen, labels=labels, average=None, zero_division=0),
-        "confusion": sk.confusion_matrix(truth, chosen, labels=labels),
-    }
-    if task.learns_numbers:  # qwk: no probabilities, the decided class is certain
-        result["probs"] = np.eye(n_classes, dtype=np.float32)[chosen]
-        return result
-    result.update(log_loss=np.array(Task("multiclass", "logloss", "").score(truth, predicted)),
-                  probs=predicted.astype(np.float32))
-    if task.kind == "binary" and len(np.unique(truth)) == 2:
-        fpr, tpr, _ = sk.roc_curve(truth, predicted[:, 1])
-        result.update(roc_fpr=fpr.astype(np.float32), roc_tpr=tpr.astype(np.float32),
-                      auc=np.array(sk.roc_auc_score(truth, predicted[:, 1])))
-    return result
-
-
-def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
-    return {
-        "rmse": np.array(np.sqrt(sk.mean_squared_error(truth, predicted))),
-        "mae": np.array(sk.mean_absolute_error(truth, predicted)),
-        "r2": np.array(sk.r2_score(truth, predicted)),
-        "predicted": predicted.astype(np.float64),
-        "truth": truth.astype(np.float64),
-    }
-
-
 def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray, task: Task,
                 feature_columns: np.ndarray, cuts: np.ndarray | None, text: np.ndarray | None = None,
                 text_columns: list[str] | tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,7 +126,7 @@ def _importance(model: dict[str, np.ndarray], x: np.ndarray, truth: np.ndarray, 
                     strings[:, text_columns.index(name)] = text[order, text_columns.index(name)]
                 text_copies.append(strings)
     every = None if text is None else np.concatenate([text, *text_copies])
-    predicted = _in_target_units(task, models.predict_proba(model, np.concatenate([x, *copies]), final=False,
+    predicted = scoring.in_target_units(task, models.predict_proba(model, np.concatenate([x, *copies]), final=False,
                                                             text=every))
     n = len(x)
     base = task.score(truth, predicted[:n], cuts)
