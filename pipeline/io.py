@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pipeline import faults
 from pipeline.cache import atomic_write_bytes
@@ -49,7 +50,6 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
     fraction, 256 or text), it is read again without it, so the checks that follow can
     name the cell."""
     import numpy as np  # here, not at the top: the cached path never reads a CSV
-    import pandas as pd
 
     separator, names = _header(path)
     narrow = [name for name in names if uint8_columns and uint8_columns.fullmatch(name.strip())]
@@ -58,7 +58,7 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
         if _small_ints(_edge_rows(path, separator), [i for i, n in enumerate(names) if n not in narrow]):
             shortcuts.append(np.uint8)
         shortcuts.append({name: np.uint8 for name in narrow})
-    try:
+    with problems(path):
         frame = None
         for dtype in shortcuts:
             try:
@@ -72,16 +72,6 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
             break
         if frame is None:
             frame = _read(path, separator, on_progress, skipinitialspace=True)
-    except FileNotFoundError:
-        raise PipelineError(f"{path} not found; check the path") from None
-    except pd.errors.EmptyDataError:
-        raise PipelineError(f"{path} is empty; it needs a header row and data rows") from None
-    except pd.errors.ParserError as exc:
-        raise PipelineError(f"{path}: {_parser_problem(str(exc))}") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{path} is not UTF-8 text; re-save it as UTF-8 CSV") from None
-    except (OSError, EOFError, ValueError) as exc:
-        raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
     if frame is None or len(frame) == 0:
         raise PipelineError(f"{path} has a header but no data rows; it needs at least one row")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -94,6 +84,39 @@ def read_csv(path: Path, on_progress: Callable[[int, int, int], None] | None = N
     if repeated:
         raise PipelineError(f"{path}: column {repeated[0]!r} appears more than once; rename or drop the duplicate")
     frame.attrs["file"] = path.name  # what ingest's errors call this table
+    return frame
+
+
+@contextlib.contextmanager
+def problems(path: Path) -> Iterator[None]:
+    """Reading `path` (or a part of it) inside: what a user can cause becomes a PipelineError."""
+    import pandas as pd
+
+    try:
+        yield
+    except FileNotFoundError:
+        raise PipelineError(f"{path} not found; check the path") from None
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{path} is empty; it needs a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise PipelineError(f"{path}: {_parser_problem(str(exc))}") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise PipelineError(f"{path} cannot be read ({exc}); re-download or re-save it") from None
+
+
+def read_part(source: Any, path: Path, **options: Any) -> pd.DataFrame:
+    """Rows of `path` from `source` (the file, or some of its lines behind its header), as
+    read_csv reads them (without its shortcuts for pixels and its progress); `options` go
+    to pandas (nrows=)."""
+    import pandas as pd
+
+    separator, _ = _header(path)
+    with problems(path):
+        frame = pd.read_csv(source, sep=separator, skipinitialspace=True, encoding="utf-8-sig", **options)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["file"] = path.name
     return frame
 
 
