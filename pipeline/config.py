@@ -13,6 +13,7 @@ section (or upstream) makes it stale.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.task import METRICS, TASKS, known_metric
 
 CONFIG_FILE = "pipeline.toml"
 STATE_DIR = Path(".pipeline")  # what the pipeline keeps for the working folder: settings, the run log
-MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb", "cat", "linear", "text")  # of pipeline.learners.REGISTRY
+MODELS = ("auto", "cnn", "cnn_large", "mlp", "hgb", "cat", "linear", "lgbm", "text")  # of pipeline.learners.REGISTRY
 PRECISIONS = ("auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
@@ -76,6 +77,13 @@ class PredictParams:
 
 
 @dataclass(frozen=True)
+class EngineParams:
+    """Where the stages run; part of no stage's key (the same data gives the same entries)."""
+
+    cluster: str = ""  # empty: this process; local: a Dask LocalCluster here; tcp://host:8786: a running scheduler
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = Path("data")
     ingest: IngestParams = field(default_factory=IngestParams)
@@ -83,6 +91,7 @@ class Config:
     split: SplitParams = field(default_factory=SplitParams)
     train: TrainParams = field(default_factory=TrainParams)
     predict: PredictParams = field(default_factory=PredictParams)
+    engine: EngineParams = field(default_factory=EngineParams)
     # "section.key" (or "data_dir") -> where a value other than the default came from
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -118,6 +127,7 @@ SECTIONS = {
     "split": SplitParams,
     "train": TrainParams,
     "predict": PredictParams,
+    "engine": EngineParams,
 }
 
 
@@ -234,6 +244,10 @@ def _check(config: Config) -> None:
         raise PipelineError(f"--folds {s.folds} must be 0 (by the table's rows), 1 (one held-out split) or 2 to 20")
     if not 0 < s.val_fraction < 1:
         raise PipelineError(f"--val-fraction {s.val_fraction} must be between 0 and 1, e.g. 0.1")
+    cluster = config.engine.cluster
+    if cluster and cluster != "local" and not re.fullmatch(r"(tcp|tls|inproc|ucx)://\S+|[\w.-]+:\d+", cluster):
+        raise PipelineError(f"--cluster {cluster!r} is neither local nor a scheduler address such as "
+                            f"tcp://host:8786; give one, or --cluster '' for this process alone")
     parse_image_shape(config.preprocess.image_shape)
     if config.ingest.task not in TASKS:
         raise PipelineError(f"--task {config.ingest.task!r} is unknown; use {', '.join(TASKS)}")

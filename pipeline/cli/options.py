@@ -97,9 +97,10 @@ class Settings:
         f"[default: {TrainParams.preset}]."
     )] = None
     model: Annotated[Optional[str], Option(
-        metavar="MODEL", help="auto, cnn, cnn_large, mlp, hgb, cat or linear [default: auto: the preset's CNN for "
+        metavar="MODEL", help="auto, cnn, cnn_large, mlp, hgb, cat, linear or lgbm (LightGBM, pip install '.[dask]') "
+        "[default: auto: the preset's CNN for "
         "images (cnn_large for best); for tables the network (mlp), gradient boosting (hgb), CatBoost (cat) and "
-        "the linear model, blended out of fold, or the one that scores the metric best alone]."
+        "the linear model, blended out of fold, or the one that scores the metric best alone; lgbm with --cluster]."
     )] = None
     epochs: Annotated[Optional[int], Option(
         metavar="N", help="Most epochs to train; early stopping may end sooner [default: 0: the preset's, from "
@@ -126,6 +127,11 @@ class Settings:
         metavar="STRATEGY", help="auto, one, mirrored or multi-worker: tf.distribute training over one device, all "
         "GPUs of this machine, or the machines in TF_CONFIG; --batch-size is the global batch [default: auto: "
         "mirrored with 2+ GPUs, else one]."
+    )] = None
+    cluster: Annotated[Optional[str], Option(
+        metavar="SCHEDULER", help="Run a table on Dask (pip install '.[dask]'): local starts a cluster on this "
+        "machine that reads and predicts the table in partitions, out of core; tcp://host:8786 joins a running "
+        "one; '' runs in this process [default: '': this process]."
     )] = None
     tta: Annotated[Optional[bool], Option(
         "--tta/--no-tta", help="Test-time augmentation: average each image's prediction with augmented copies, "

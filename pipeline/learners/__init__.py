@@ -10,6 +10,7 @@ from pipeline.learners.blend import Blend
 from pipeline.learners.boosting import Boosting
 from pipeline.learners.catboost import CatBoost
 from pipeline.learners.cnn import CNN_BLOCKS, CNN_LARGE_BLOCKS, Cnn
+from pipeline.learners.lgbm import LightGbm
 from pipeline.learners.linear import Linear
 from pipeline.learners.table_net import TableNet
 from pipeline.learners.text import Text
@@ -22,6 +23,7 @@ REGISTRY.update({learner.name: learner for learner in (
     Boosting(),
     CatBoost(),
     Linear(),
+    LightGbm(),
     Text(),
     Blend(REGISTRY),
 )})

@@ -55,6 +55,7 @@ class Learner:
     image = False  # fits images as images (a CNN); the others take a table's columns
     text = False  # reads the text columns' strings (Job.text, `text=`), not `x`
     stacks = False  # on a table with text, also reads the text model's scores (pipeline.learners.stack)
+    cluster = False  # also trains on a Dask cluster's partitions: fit_cluster (pipeline.cluster)
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,
             job: Job) -> Fitted:
