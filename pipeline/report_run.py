@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from pipeline import cache
+from pipeline.declarations import LOCAL
 from pipeline.errors import PipelineError
 from pipeline.runner import Runner
 
@@ -32,6 +33,11 @@ def report_html(runner: Runner, force: bool = False) -> Path | None:
     it only when the validate stage or reports.py changed, or `force`); returns its
     index.html when it was drawn."""
     runner.run("validate")
+    if runner.graph is not LOCAL:  # the plots need every held-out row in this process
+        if force:
+            raise PipelineError("the visual report is drawn for runs in one process; reports/metrics.json holds "
+                                "this run's metrics (--cluster '' to draw one)")
+        return None
     folder = runner.config.reports_dir
     key = cache.digest({"validate": runner.key("validate"),
                         "code": cache.source_digest(Path(__file__).parent / "reports.py")})
