@@ -203,8 +203,8 @@ def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "tr
                 _note_non_dates(series, stamps.dropna().index, column, name, notes, schema.date_formats[column])
             parts.append(_date_parts(stamps, schema.time_parts(column)))
     if unknown and notes is not None and name == train_name:
-        notes.append(f"{name}: column {unknown[0]}{_more(unknown)} has more than {MAX_VOCABULARY:,} categories; "
-                     f"the cells of the rarer ones count as one unknown category")
+        notes.append(f"{name}: column {unknown[0]}{_more(unknown)} has categories beyond those kept (its "
+                     f"{MAX_VOCABULARY:,} most frequent, at most); the cells of the others count as one unknown category")
     elif unknown and notes is not None:
         notes.append(f"{name}: column {unknown[0]}{_more(unknown)} holds categories {train_name} never has; "
                      f"treated as unknown")
@@ -222,9 +222,11 @@ def numbers(series: pd.Series, column: str, name: str, train_name: str = "train.
         bad = np.isnan(values) & series.notna().to_numpy()
         if bad.any():
             row = int(np.argmax(bad))
-            where = "" if name == train_name else f"; it holds numbers in {train_name}"
+            if name == train_name:  # as _kind says it (where the cell is in the rows the kinds are judged on)
+                raise PipelineError(f"{name}: column {column!r}, line {row + 2} holds {series.iloc[row]!r}, not a "
+                                    f"number like the column's other cells; fix the cell or leave it empty")
             raise PipelineError(f"{name}: column {column!r}, line {row + 2} holds {series.iloc[row]!r}, not a "
-                                f"number{where}; fix the cell or drop the column")
+                                f"number; it holds numbers in {train_name}; fix the cell or drop the column")
     if np.isinf(values).any():
         row = int(np.argmax(np.isinf(values)))
         raise PipelineError(f"{name}: infinite value in column {column!r} at line {row + 2}; fix it")
