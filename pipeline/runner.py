@@ -296,7 +296,7 @@ class Runner:
         if self.graph is CLUSTER:  # partitions of keys no cluster stage has now are stale
             parts = (self.config.processed_dir / PARTS / self.key(name)).resolve()
             for old in parts.parent.glob("*"):
-                if old.name not in current:
+                if old.name not in current or (old == parts and self.force):
                     shutil.rmtree(old, ignore_errors=True)
         return Hooks(info=self.report.info, epoch=self._epoch, progress=self.report.progress,
                      checkpoints=folder, tensorboard=self._tensorboard, parts=parts,
