@@ -1,8 +1,10 @@
-"""LightGBM (`lgbm`): gradient boosting with a table's categorical columns as native
-categories and missing cells as native missing values, like `hgb`, and the learner that
-trains on a Dask cluster (`cluster = True`, fit_cluster: lightgbm.dask, every worker holding
-its partitions). A target learnt as a number gets the regressor. Kept as LightGBM's own
-model text, exported as `model.txt` (lightgbm.Booster(model_file=...) reads it).
+"""LightGBM (`lgbm`): gradient boosting with missing cells as native missing values, a
+table's few-valued categories as native categories and its many-valued ones as their codes
+beside their target means (pipeline.learners.target_means); and the learner that trains on
+a Dask cluster (`cluster = True`, fit_cluster: lightgbm.dask, every worker holding its
+partitions). A target learnt as a number gets the regressor. Kept as LightGBM's own model
+text and the means, exported as `model.txt` (lightgbm.Booster(model_file=...) reads it; the
+means are added to the columns first).
 LightGBM is an optional package (pip install '.[dask]'), imported inside the functions.
 """
 
@@ -15,12 +17,18 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import PipelineError
+from pipeline.learners import target_means
 from pipeline.learners.base import Fitted, Job, Learner
-from pipeline.learners.boosting import LEAST_ITER, MAX_ITER, MAX_RATE, PATIENCE, ROW_ITERATIONS, categorical_columns, \
-    schedule
+from pipeline.learners.boosting import MAX_ITER, PATIENCE, categorical_columns, schedule
+from pipeline.learners.target_means import TargetMeans
 
 LEARNING_RATE = 0.05
 NUM_LEAVES = 63
+# Past 500,000 rows, fewer iterations (at least LEAST_ITER) at a higher rate (boosting.schedule):
+# on 900,000 rows of benchmarks/table_scale.py's table, 555 at 0.09 against 277 at 0.18
+ROW_ITERATIONS = 500_000_000
+LEAST_ITER = 300
+MAX_RATE = 0.1
 
 
 class LightGbm(Learner):
@@ -31,43 +39,62 @@ class LightGbm(Learner):
             job: Job) -> Fitted:
         lightgbm = _lightgbm()
         flat = x.reshape(len(x), -1)
+        groups = target_means.groups_of(np.random.default_rng(job.seed).random(len(fit_idx)))
+        columns = _category_columns(job)
+        means = TargetMeans.chosen(categorical_columns(job.plan.spec), *target_means.statistics(
+            flat[fit_idx], target_means.outputs(y[fit_idx], job.n_classes), columns, groups))
         cap, rate = schedule(len(fit_idx), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, LEAST_ITER)
         model = self._model(lightgbm, job, cap if stop_idx is not None else job.plan.epochs, rate)
-        options = self._categories(job)
+        options = self._categories(columns, means)
         if stop_idx is not None:
-            options.update(eval_set=[(flat[stop_idx], y[stop_idx])],
+            options.update(eval_X=(means.encoded(flat[stop_idx]),), eval_y=(y[stop_idx],),
                            callbacks=[lightgbm.early_stopping(PATIENCE, verbose=False)])
-        model.fit(flat[fit_idx], y[fit_idx], **options)
+        model.fit(means.encoded(flat[fit_idx], groups), y[fit_idx], **options)
         iterations = int(model.best_iteration_ or model.n_estimators)
         self._said(job, iterations)
-        return _trimmed(model.booster_, iterations), {}, iterations
+        return (_trimmed(model.booster_, iterations), means), {}, iterations
 
     def fit_cluster(self, x: Any, y: Any, x_stop: Any, y_stop: Any, job: Job) -> Fitted:
         """A model trained on the cluster on Dask arrays `x`, `y` (every worker training on
-        the partitions it holds), kept at the iteration that scored `x_stop`, `y_stop` best."""
+        the partitions it holds), kept at the iteration that scored `x_stop`, `y_stop` best.
+        The target means are summed from each chunk's, and each chunk is encoded where it is."""
         import logging
         import warnings
 
+        import dask
+        import dask.array as da
         import lightgbm.dask as lgb_dask
 
         quiet = logging.getLogger("pipeline.lightgbm")  # its lines of progress and of ignored settings, unshown
         quiet.setLevel(logging.ERROR)
         _lightgbm().register_logger(quiet)
+        columns = _category_columns(job)
+        chunks = list(zip(x.to_delayed().ravel(), y.to_delayed().ravel(), x.chunks[0]))
+        found = dask.compute(*[dask.delayed(_statistics)(cx, cy, columns, job.n_classes, job.seed, i)
+                               for i, (cx, cy, _) in enumerate(chunks)])
+        means = TargetMeans.chosen(categorical_columns(job.plan.spec), sum(f[0] for f in found),
+                                   sum(f[1] for f in found))
+        width = x.shape[1] + len(means.columns) * means.means.shape[-1]
+        encoded = da.concatenate([da.from_delayed(dask.delayed(_encoded_fit)(cx, means, job.seed, i),
+                                                  shape=(n, width), dtype=np.float32)
+                                  for i, (cx, _, n) in enumerate(chunks)])
+        stop = x_stop.map_blocks(means.encoded, chunks=(x_stop.chunks[0], (width,)), dtype=np.float32)
         cap, rate = schedule(int(x.shape[0]), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, LEAST_ITER)
         numbers = job.plan.task.learns_numbers
         Model = lgb_dask.DaskLGBMRegressor if numbers else lgb_dask.DaskLGBMClassifier
         model = Model(**self._options(job, cap, rate))
         with warnings.catch_warnings():  # "n_jobs will be ignored": each worker uses its threads
             warnings.simplefilter("ignore", UserWarning)
-            model.fit(x, y, eval_X=(x_stop,), eval_y=(y_stop,), **self._categories(job))
+            model.fit(encoded, y, eval_X=(stop,), eval_y=(y_stop,), **self._categories(columns, means))
         losses = next(iter(next(iter(model.evals_result_.values())).values()), []) if model.evals_result_ else []
         iterations = int(np.argmin(losses)) + 1 if len(losses) else cap
         self._said(job, iterations, cap)
-        return _trimmed(model.booster_, iterations), {"val_loss": [float(v) for v in losses]}, iterations
+        return (_trimmed(model.booster_, iterations), means), {"val_loss": [float(v) for v in losses]}, iterations
 
     def predict_one(self, net: Any, x: np.ndarray, arrays: dict[str, np.ndarray],
                     text: np.ndarray | None = None) -> np.ndarray:
-        predicted = net.predict(x.reshape(len(x), -1))
+        booster, means = net
+        predicted = booster.predict(means.encoded(x.reshape(len(x), -1)))
         if predicted.ndim == 2:
             return predicted
         if int(arrays["n_classes"]) == 1:
@@ -75,16 +102,17 @@ class LightGbm(Learner):
         return np.column_stack([1 - predicted, predicted])
 
     def dump(self, net: Any) -> dict[str, np.ndarray]:
-        return {"model": np.frombuffer(net.model_to_string().encode(), dtype=np.uint8)}
+        booster, means = net
+        return {"model": np.frombuffer(booster.model_to_string().encode(), dtype=np.uint8), **means.to_arrays()}
 
     def load(self, arrays: dict[str, np.ndarray], stored: dict[str, np.ndarray]) -> Any:
-        return _lightgbm().Booster(model_str=stored["model"].tobytes().decode())
+        return _lightgbm().Booster(model_str=stored["model"].tobytes().decode()), TargetMeans.from_arrays(stored)
 
     def export(self, arrays: dict[str, np.ndarray], nets: list[Any], folder: Path) -> Path:
         from pipeline import cache
 
         path = folder / "model.txt"
-        cache.atomic_write_bytes(path, nets[0].model_to_string().encode())
+        cache.atomic_write_bytes(path, nets[0][0].model_to_string().encode())
         return path
 
     def _model(self, lightgbm: Any, job: Job, iterations: int, rate: float) -> Any:
@@ -100,15 +128,35 @@ class LightGbm(Learner):
         return options
 
     @staticmethod
-    def _categories(job: Job) -> dict[str, Any]:
-        categorical = categorical_columns(job.plan.spec)
-        return {} if categorical is None else {"categorical_feature": [int(i) for i in np.flatnonzero(categorical)]}
+    def _categories(columns: np.ndarray, means: TargetMeans) -> dict[str, Any]:
+        """LightGBM's own categories: the category columns without target means."""
+        native = [int(c) for c in columns if c not in set(means.columns.tolist())]
+        return {"categorical_feature": native} if native else {}
 
     @staticmethod
     def _said(job: Job, iterations: int, cap: int = 0) -> None:
         if job.plan.on_epoch:
             most = f" of {cap}" if cap else ""
             job.plan.on_epoch(f"{job.plan.label}LightGBM, {iterations}{most} iterations", {})
+
+
+def _category_columns(job: Job) -> np.ndarray:
+    categorical = categorical_columns(job.plan.spec)
+    return np.flatnonzero(categorical) if categorical is not None else np.zeros(0, dtype=np.int64)
+
+
+def _statistics(x: np.ndarray, y: np.ndarray, columns: np.ndarray, n_classes: int, seed: int,
+                chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk's target sums (target_means.statistics), its rows in groups drawn from the seed and its place."""
+    return target_means.statistics(x, target_means.outputs(y, n_classes), columns, _groups(len(x), seed, chunk))
+
+
+def _encoded_fit(x: np.ndarray, means: TargetMeans, seed: int, chunk: int) -> np.ndarray:
+    return means.encoded(x, _groups(len(x), seed, chunk))
+
+
+def _groups(n: int, seed: int, chunk: int) -> np.ndarray:
+    return target_means.groups_of(np.random.default_rng([seed, chunk]).random(n))
 
 
 def _trimmed(booster: Any, iterations: int) -> Any:
