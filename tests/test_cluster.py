@@ -1,0 +1,188 @@
+"""The Dask engine (--cluster) end to end on a two-worker LocalCluster (processes, one thread
+each), on tiny tables cut into many partitions: its submission against the single-process
+one, a rerun from the cache, a bad cell in a late partition, a worker killed mid-run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import write_competition
+from pipeline.cli import app
+from pipeline.cluster.client import close
+from test_tabular import passengers
+
+distributed = pytest.importorskip("distributed", reason="the Dask engine needs the [dask] extra")
+pytest.importorskip("lightgbm", reason="the Dask engine trains LightGBM, of the [dask] extra")
+
+N_TRAIN, N_TEST = 2400, 600
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+        close()  # the clients the commands opened, before their scheduler goes
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partitions of 16 kB and a head of 300 rows, so that these tables have many partitions
+    and most of their rows lie past the rows the schema is decided on."""
+    from pipeline.cluster import parts
+    from pipeline.cluster.stages import ingest
+
+    monkeypatch.setattr(parts, "BLOCK_BYTES", 16 * 2**10)
+    monkeypatch.setattr(ingest, "HEAD_ROWS", 300)
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
+
+
+def competition(root: Path) -> pd.Series:
+    """Titanic-like rows (a category, numbers with gaps, a date, free text) whose test
+    answers are known; returns them."""
+    rows = passengers(N_TRAIN + N_TEST, seed=3)
+    test = rows.iloc[N_TRAIN:].drop(columns="Survived")
+    sample = pd.DataFrame({"PassengerId": test["PassengerId"], "Survived": 0.5})
+    write_competition(root, rows.iloc[:N_TRAIN], test, sample)
+    return rows.iloc[N_TRAIN:].set_index("PassengerId")["Survived"]
+
+
+def submission(folder: Path, *options: str) -> pd.DataFrame:
+    os.chdir(folder)
+    ran = invoke("run-all", "--model", "lgbm", *options)
+    assert ran.exit_code == 0, ran.output
+    wrote = invoke("predict", "--out", "sub.csv")
+    assert wrote.exit_code == 0, wrote.output
+    return pd.read_csv(folder / "sub.csv")
+
+
+def test_the_engine_s_submission_matches_the_single_process_one(tmp_path: Path, scheduler: str,
+                                                                small_blocks: None) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    here = os.getcwd()
+    try:
+        folders = {name: tmp_path / name for name in ("cluster", "single")}
+        truth = [competition(folder) for folder in folders.values()][0]
+        engine = submission(folders["cluster"], "--cluster", scheduler)
+        single = submission(folders["single"], "--folds", "1")
+        assert list(engine.columns) == list(single.columns) == ["PassengerId", "Survived"]
+        assert (engine["PassengerId"] == single["PassengerId"]).all() and len(engine) == N_TEST
+        assert engine["Survived"].between(0, 1).all()
+        scores = [roc_auc_score(truth.loc[frame["PassengerId"]], frame["Survived"]) for frame in (engine, single)]
+        assert scores[0] > 0.75 and abs(scores[0] - scores[1]) < 0.03, scores
+        assert np.corrcoef(engine["Survived"], single["Survived"])[0, 1] > 0.9
+
+        os.chdir(folders["cluster"])
+        parts = sorted((folders["cluster"] / "data" / "processed" / "parts").glob("*/train-*.npz"))
+        assert len(parts) > 5  # the table was read in partitions
+        again = invoke("run-all")  # --cluster is kept; everything is cached, and no cluster is asked for
+        assert again.exit_code == 0 and "▶" not in again.output and "Dask" not in again.output, again.output
+        before = (folders["cluster"] / "data" / "processed" / "cluster" / "split.npz").read_bytes()
+        resplit = invoke("split", "--force")
+        assert resplit.exit_code == 0, resplit.output
+        after = np.load(folders["cluster"] / "data" / "processed" / "cluster" / "split.npz")
+        kept = np.load(__import__("io").BytesIO(before))
+        for name in ("val_rows", "fit_rows"):  # the same rows are held out
+            np.testing.assert_array_equal(after[name], kept[name])
+    finally:
+        os.chdir(here)
+
+
+def test_a_regression_on_the_engine_scores_like_one_process(tmp_path: Path, scheduler: str,
+                                                            small_blocks: None) -> None:
+    """House-Prices-like rows, learnt as the logarithm of the price (RMSLE), on both engines."""
+    from test_tabular import houses
+
+    here = os.getcwd()
+    try:
+        rows = houses(N_TRAIN + N_TEST, seed=5)
+        truth = rows.iloc[N_TRAIN:].set_index("Id")["SalePrice"]
+        errors = []
+        for name, options in (("cluster", ("--cluster", scheduler)), ("single", ("--folds", "1"))):
+            write_competition(tmp_path / name, rows.iloc[:N_TRAIN], rows.iloc[N_TRAIN:].drop(columns="SalePrice"))
+            frame = submission(tmp_path / name, *options)
+            assert list(frame.columns) == ["Id", "SalePrice"] and (frame["SalePrice"] > 0).all()
+            predicted = frame.set_index("Id")["SalePrice"]
+            errors.append(float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth.loc[predicted.index])) ** 2))))
+        assert errors[0] < 0.2 and abs(errors[0] - errors[1]) < 0.03, errors  # the noise alone is 0.1
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("Age", "train.csv: column 'Age', line {line} holds 'forty', not a number like the column's other cells; "
+            "fix the cell or leave it empty"),
+    ("ragged", "data/raw/train.csv: line {line} has 9 fields but the header has 8; fix that row (a stray comma or a "
+               "missing value)"),
+])
+def test_a_bad_cell_in_a_late_partition_gives_the_single_process_error(
+        workdir: Path, scheduler: str, small_blocks: None, cell: str, expected: str) -> None:
+    competition(workdir)
+    path = workdir / "data" / "raw" / "train.csv"
+    lines = path.read_text().splitlines()
+    line = 2000  # past the head, in one of the last partitions
+    if cell == "Age":
+        frame = pd.read_csv(path)
+        frame["Age"] = frame["Age"].astype(object)
+        frame.loc[line - 2, "Age"] = "forty"
+        frame.to_csv(path, index=False)
+    else:
+        lines[line - 1] += ",extra"
+        path.write_text("\n".join(lines) + "\n")
+    single = invoke("ingest")
+    engine = invoke("ingest", "--cluster", scheduler)
+    for result in (single, engine):
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip().startswith("error: " + expected.format(line=line)), result.stderr
+    assert "Traceback" not in engine.output
+
+
+def test_a_worker_killed_mid_run_is_survived(workdir: Path, small_blocks: None) -> None:
+    competition(workdir)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        before = set(client.scheduler_info()["workers"])
+        # each worker dies (SIGKILL) as it finishes its first partition; its nanny starts a
+        # fresh one, without the variable, and the scheduler runs the lost work again
+        client.run(lambda: os.environ.update(PIPELINE_FAULT="partition"))
+        ran = invoke("run-all", "--cluster", cluster.scheduler_address)
+        assert ran.exit_code == 0, ran.output
+        assert set(client.scheduler_info()["workers"]) != before  # a worker was replaced
+        wrote = invoke("predict", "--out", "sub.csv")
+        assert wrote.exit_code == 0, wrote.output
+        close()
+    assert len(pd.read_csv(workdir / "sub.csv")) == N_TEST
+
+
+def test_a_line_of_a_partition_becomes_the_file_s_line() -> None:
+    from pipeline.cluster.parts import located
+
+    assert located("train.csv: column 'a', line 5 holds 'x'", 1000) == "train.csv: column 'a', line 1005 holds 'x'"
+    assert located("train.csv: no line named", 0) == "train.csv: no line named"
+
+
+def test_a_row_draws_the_same_wherever_it_is_and_the_seed_changes_the_draw() -> None:
+    from pipeline.cluster.parts import draw
+
+    hashes = pd.util.hash_pandas_object(pd.DataFrame({"a": np.arange(10_000)}), index=False).to_numpy()
+    whole = draw(hashes, 42, 0)
+    np.testing.assert_array_equal(np.concatenate([draw(hashes[:3000], 42, 0), draw(hashes[3000:], 42, 0)]), whole)
+    assert abs((whole < 0.1).mean() - 0.1) < 0.01  # a share of the rows, as asked
+    assert (draw(hashes, 43, 0) != whole).mean() > 0.99 and (draw(hashes, 42, 1) != whole).mean() > 0.99
+
+
+def test_an_unknown_scheduler_is_one_line(workdir: Path) -> None:
+    result = invoke("status", "--cluster", "somewhere")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: --cluster 'somewhere' is neither local nor a scheduler address")
