@@ -12,7 +12,8 @@ from pipeline.errors import PipelineError
 
 EXTRA = "pip install '.[dask]'"  # what installs the engine
 LOCAL_WORKERS = 4  # at most, one process each with one thread; never more than the cores
-_clients: dict[str, Any] = {}
+_clients: dict[str, Any] = {}  # by address
+_clusters: list[Any] = []  # the local ones started here
 
 
 def connect(address: str, info: Callable[[str], None]) -> Any:
@@ -30,8 +31,7 @@ def connect(address: str, info: Callable[[str], None]) -> Any:
         workers = max(1, min(LOCAL_WORKERS, os.cpu_count() or 1))
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
-        atexit.register(cluster.close)
-        atexit.register(client.close)
+        _clusters.append(cluster)
         where = f"a local cluster of {workers} worker process(es), {_memory(client)}"
     else:
         try:
@@ -39,11 +39,20 @@ def connect(address: str, info: Callable[[str], None]) -> Any:
         except (OSError, TimeoutError) as exc:
             raise PipelineError(f"--cluster {address}: no Dask scheduler answers ({exc}); start one (dask scheduler, "
                                 f"dask worker {address}) or use --cluster local") from None
-        atexit.register(client.close)
         where = f"{address}: {len(client.scheduler_info()['workers'])} worker(s), {_memory(client)}"
     info(f"Dask: {where}; dashboard {client.dashboard_link}")
+    if not _clients:
+        atexit.register(close)
     _clients[address] = client
     return client
+
+
+def close() -> None:
+    """Close the clients (and the local cluster) this process started."""
+    while _clients:
+        _clients.popitem()[1].close()
+    while _clusters:
+        _clusters.pop().close()
 
 
 def worker_memory(client: Any) -> int:

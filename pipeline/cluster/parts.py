@@ -41,15 +41,15 @@ class Part:
     notes: tuple[str, ...] = ()
 
 
-def blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> tuple[bytes, list[Any]]:
-    """The CSV's header line and its blocks after it, as Dask's delayed bytes (the first
-    without the header). A compressed file is one block: it cannot be cut."""
+def blocks(path: Path) -> tuple[bytes, list[Any]]:
+    """The CSV's header line and its blocks of BLOCK_BYTES, as Dask's delayed bytes (the
+    first holding the header). A compressed file is one block: it cannot be cut."""
     from dask.bytes import read_bytes
 
     with open(path, "rb") as handle:
         header = handle.readline()
     compressed = "gzip" if path.suffix == ".gz" else None
-    _, found = read_bytes(str(path), delimiter=b"\n", blocksize=None if compressed else block_bytes,
+    _, found = read_bytes(str(path), delimiter=b"\n", blocksize=None if compressed else BLOCK_BYTES,
                           sample=False, compression=compressed)
     return header, found[0]
 
