@@ -60,10 +60,11 @@ def predict_file(runner: Runner, path: Path, out: Path) -> Any:
     check_out(runner.config, out)
     if not path.is_file():
         raise PipelineError(f"--input {path} not found; give a CSV with train.csv's feature columns")
-    runner.run("preprocess")
+    tables = "preprocess" not in runner.graph.stages  # the cluster's graph: tables, as ingest encodes them
+    runner.run("ingest" if tables else "preprocess")
     frame = io.read_csv(path, runner.reading(path), PIXEL)
     info = runner.outputs("ingest", (*SUBMISSION_FIELDS, *SCHEMA, "fill"))
-    stats = runner.outputs("preprocess", ("image_shape", "low", "high"))
+    stats = {"image_shape": ()} if tables else runner.outputs("preprocess", ("image_shape", "low", "high"))
     fill = info["fill"] if info["fill"].size else None
     schema = Schema.from_arrays(info)
     x = transform(features_of(frame, schema, path.name, fill, fill_missing=fill is not None), stats)

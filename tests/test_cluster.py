@@ -88,6 +88,9 @@ def test_the_engine_s_submission_matches_the_single_process_one(tmp_path: Path, 
         assert len(parts) > 5  # the table was read in partitions
         again = invoke("run-all")  # --cluster is kept; everything is cached, and no cluster is asked for
         assert again.exit_code == 0 and "▶" not in again.output and "Dask" not in again.output, again.output
+        batch = invoke("predict", "--input", "data/raw/test.csv", "--out", "batch.csv")  # in this process
+        assert batch.exit_code == 0, batch.output
+        np.testing.assert_allclose(pd.read_csv("batch.csv")["Survived"], engine["Survived"], atol=1e-6)
         before = (folders["cluster"] / "data" / "processed" / "cluster" / "split.npz").read_bytes()
         resplit = invoke("split", "--force")
         assert resplit.exit_code == 0, resplit.output
