@@ -168,6 +168,28 @@ def test_a_worker_killed_mid_run_is_survived(workdir: Path, small_blocks: None) 
     assert len(pd.read_csv(workdir / "sub.csv")) == N_TEST
 
 
+def test_a_killed_ingest_resumes_with_the_partitions_it_wrote(workdir: Path, scheduler: str,
+                                                            small_blocks: None) -> None:
+    """What a killed ingest leaves: some partition files and no cache entry. The next run
+    keeps those files as they are and writes the others."""
+    competition(workdir)
+    assert invoke("ingest", "--cluster", scheduler).exit_code == 0
+    processed = workdir / "data" / "processed"
+    entry = np.load(processed / "cluster" / "ingest.npz")
+    written = sorted((processed / "parts").glob("*/*.npz"))
+    (processed / "cluster" / "ingest.npz").unlink()
+    for path in written[::2]:
+        path.unlink()
+    kept = {path: path.stat().st_mtime_ns for path in written[1::2]}
+    again = invoke("ingest")
+    assert again.exit_code == 0, again.output
+    assert all(path.exists() for path in written)
+    assert {path: path.stat().st_mtime_ns for path in kept} == kept  # read, not written again
+    resumed = np.load(processed / "cluster" / "ingest.npz")
+    for name in ("train_parts", "train_rows", "test_rows", "test_ids"):
+        np.testing.assert_array_equal(resumed[name], entry[name])
+
+
 def test_a_line_of_a_partition_becomes_the_file_s_line() -> None:
     from pipeline.cluster.parts import located
 
