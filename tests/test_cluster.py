@@ -190,6 +190,23 @@ def test_a_killed_ingest_resumes_with_the_partitions_it_wrote(workdir: Path, sch
         np.testing.assert_array_equal(resumed[name], entry[name])
 
 
+def test_a_partition_s_classes_are_the_head_s_codes_and_a_new_class_is_an_error() -> None:
+    from pipeline.cluster.stages.ingest import _target
+    from pipeline.errors import PipelineError
+    from pipeline.targets import Target
+    from pipeline.task import Task
+
+    species = Target("species", Task("multiclass", "accuracy", "label"), np.array(["Adelie", "Gentoo"]))
+    np.testing.assert_array_equal(_target(pd.Series(["Gentoo", "Adelie"]), species, "train.csv"), [1, 0])
+    with pytest.raises(PipelineError, match=r"train.csv: column 'species' holds 'Gentoo2' at line 3, a class the "
+                                            r"first [\d,]+ rows do not have"):
+        _target(pd.Series(["Adelie", "Gentoo2"]), species, "train.csv")  # not cut to 'Gentoo'
+    survived = Target("Survived", Task("binary", "auc", "probability", "1"), np.array([0, 1]))
+    np.testing.assert_array_equal(_target(pd.Series([1.0, 0.0, 1.0]), survived, "train.csv"), [1, 0, 1])
+    with pytest.raises(PipelineError, match="holds '2' at line 2"):
+        _target(pd.Series([2, 0]), survived, "train.csv")
+
+
 def test_a_line_of_a_partition_becomes_the_file_s_line() -> None:
     from pipeline.cluster.parts import located
 

@@ -126,21 +126,23 @@ def _features(frame: pd.DataFrame, schema: Schema, name: str, fill: np.ndarray |
 def _target(labels: pd.Series, target: Target, name: str) -> np.ndarray:
     """A block's target: class codes into the classes the head found, or a regression's values."""
     numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
-    values = labels.to_numpy(dtype=np.float64) if numeric else labels.astype(str).to_numpy()
     if target.task.regression:
-        if not numeric or not np.isfinite(values).all():
-            row = int(np.argmax(~np.isfinite(pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64))))
-            raise PipelineError(f"{name}: column {target.name!r} holds {labels.iloc[row]!r} at line {row + 2}, not "
+        values = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            row = int(np.argmax(~np.isfinite(values)))
+            raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line {row + 2}, not "
                                 f"a finite number; fix it")
         return values
     classes = target.classes
-    if numeric and classes.dtype.kind in "iu" and np.all(np.mod(values, 1) == 0):
-        values = values.astype(np.int64)
-    codes = pd.Index(classes).get_indexer(values.astype(classes.dtype) if numeric == (classes.dtype.kind in "iuf")
-                                          else values)
+    if numeric and classes.dtype.kind in "iuf":
+        values = labels.to_numpy(dtype=np.float64)
+        whole = classes.dtype.kind in "iu" and bool(np.all(np.mod(values, 1) == 0))
+        codes = pd.Index(classes).get_indexer(values.astype(np.int64) if whole else values)
+    else:  # as text, as ingest compares text classes (never cut to the classes' width)
+        codes = pd.Index(classes.astype(str).astype(object)).get_indexer(labels.astype(str).to_numpy(dtype=object))
     if (codes < 0).any():
         row = int(np.argmax(codes < 0))
-        raise PipelineError(f"{name}: column {target.name!r} holds {labels.iloc[row]!r} at line {row + 2}, a class "
+        raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line {row + 2}, a class "
                             f"the first {HEAD_ROWS:,} rows do not have; move a row of it up among them, or run "
                             f"without --cluster")
     return codes.astype(np.int64)
