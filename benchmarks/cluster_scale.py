@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
-from table_scale import LEVELS, PLAIN  # noqa: E402
+from table_scale import LEVELS, PLAIN, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1_000_000
@@ -38,20 +38,8 @@ PIPELINE = [sys.executable, "-m", "pipeline"]
 
 def chunk(n: int, first_id: int, seed: int, effects: list[np.ndarray]) -> pd.DataFrame:
     """`n` rows from ids `first_id`, drawn with `seed`, the categories' effects fixed."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 10)).astype(np.float32)
-    logit = x[:, :6] @ np.array([0.6, -0.4, 0.3, 0.2, -0.2, 0.1], np.float32) + 0.3 * x[:, 6] * x[:, 7]
-    frame = pd.DataFrame({"id": np.arange(first_id, first_id + n)})
-    for j in range(10):
-        frame[f"num_{j}"] = np.where(rng.random(n) < 0.03, np.nan, np.round(x[:, j], 4))
-    for j, levels in enumerate(LEVELS):
-        codes = np.minimum(rng.zipf(1.3, n) - 1, levels - 1) if levels > 100 else rng.integers(0, levels, n)
-        logit += effects[j][codes]
-        frame[f"cat_{j}"] = np.char.add(f"c{j}_", codes.astype(str))
-    day = np.datetime64("2020-01-01") + rng.integers(0, 4 * 365, n).astype("timedelta64[D]")
-    logit += 0.3 * np.cos(2 * np.pi * (day.astype("datetime64[D]").astype(int) % 365) / 365)
-    frame["day"] = day.astype(str)
-    frame["target"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    frame = table(n, seed, effects)
+    frame.insert(0, "id", np.arange(first_id, first_id + n))
     return frame
 
 

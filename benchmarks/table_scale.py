@@ -51,14 +51,16 @@ test[["id"]].assign(target=model.predict_proba(x_test)[:, 1]).to_csv("plain_sub.
 """
 
 
-def table(n: int, seed: int = 0) -> pd.DataFrame:
+def table(n: int, seed: int = 0, effects: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """`n` rows drawn with `seed`; the categories' `effects` on the target (one array per
+    category column), else drawn with the rows."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 10)).astype(np.float32)
     logit = x[:, :6] @ np.array([0.6, -0.4, 0.3, 0.2, -0.2, 0.1], np.float32) + 0.3 * x[:, 6] * x[:, 7]
     frame = pd.DataFrame({f"num_{j}": np.where(rng.random(n) < 0.03, np.nan, np.round(x[:, j], 4)) for j in range(10)})
     for j, levels in enumerate(LEVELS):
         codes = np.minimum(rng.zipf(1.3, n) - 1, levels - 1) if levels > 100 else rng.integers(0, levels, n)
-        logit += rng.normal(0, 0.4, levels)[codes]
+        logit += (rng.normal(0, 0.4, levels) if effects is None else effects[j])[codes]
         frame[f"cat_{j}"] = np.char.add(f"c{j}_", codes.astype(str))
     day = np.datetime64("2020-01-01") + rng.integers(0, 4 * 365, n).astype("timedelta64[D]")
     logit += 0.3 * np.cos(2 * np.pi * (day.astype("datetime64[D]").astype(int) % 365) / 365)
