@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipeline.config import PredictParams
 
 READS = {"ingest": ("train_parts", "classes", "task"), "split": ("val_fraction", "seed"), "train": "model"}
+ROWS = ("probs", "predicted", "truth", "roc_fpr", "roc_tpr")  # a value per held-out row, for plots it draws none of
 
 
 def validate(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray, seed: np.ndarray,
@@ -32,6 +33,8 @@ def validate(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndar
     truth = np.concatenate([y for y, _ in found])
     raw = np.concatenate([p for _, p in found])
     result = scoring.held_out(truth, raw, task, classes, model.get("cuts"))
+    for name in ROWS:
+        result.pop(name, None)
     result["kept"] = model["arch"]
     return result
 
