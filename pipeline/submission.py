@@ -74,10 +74,7 @@ def _follow_sample(values: pd.DataFrame, test_ids: np.ndarray, sample: pd.DataFr
     if len(wanted) > 1 and sorted(wanted) == sorted(map(str, values.columns)):
         values = values[wanted]
     id_col = sample.columns[0]
-    position = {str(i): n for n, i in enumerate(test_ids)}
-    sample_ids = sample[id_col].astype(str).str.strip()
-    order = sample_ids.map(position).to_numpy()
-    ordered = values.iloc[order].reset_index(drop=True)
+    ordered = values.iloc[positions(sample[id_col], test_ids)].reset_index(drop=True)
     ordered.columns = list(sample.columns[1:])
     return pd.concat([pd.DataFrame({id_col: sample[id_col].to_numpy()}), ordered], axis=1)
 
@@ -89,16 +86,28 @@ def check_sample_ids(sample: pd.DataFrame, name: str, test_ids: np.ndarray, test
     if len(sample) != len(test_ids):
         raise PipelineError(f"{name} has {len(sample)} rows but {test_name} has {len(test_ids)}; "
                             f"use the sample_submission.csv of the same competition, or delete it")
-    ids = sample.iloc[:, 0].astype(str).str.strip()
-    unknown = ~ids.isin({str(i) for i in test_ids})
+    ids = sample.iloc[:, 0]
+    found = positions(ids, test_ids)
+    unknown = found < 0
     if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} is not a {test_name} id; "
+        row = int(np.argmax(unknown))
+        raise PipelineError(f"{name}: id {str(ids.iloc[row]).strip()!r} at line {row + 2} is not a {test_name} id; "
                             f"use the sample_submission.csv of the same competition, or delete it")
-    if ids.duplicated().any():
-        row = int(np.argmax(ids.duplicated().to_numpy()))
-        raise PipelineError(f"{name}: id {ids.iloc[row]!r} at line {row + 2} appears twice; "
+    twice = pd.Index(found).duplicated()
+    if twice.any():
+        row = int(np.argmax(twice))
+        raise PipelineError(f"{name}: id {str(ids.iloc[row]).strip()!r} at line {row + 2} appears twice; "
                             f"use the sample_submission.csv of the same competition, or delete it")
+
+
+def positions(sample_ids: pd.Series, test_ids: np.ndarray) -> np.ndarray:
+    """Where each of the sample's ids is among `test_ids` (-1 where it is not), comparing them
+    as text (without spaces around), or as whole numbers when both are: millions of ids then
+    take a second, not a minute."""
+    test_ids = np.asarray(test_ids)
+    if test_ids.dtype.kind in "iu" and pd.api.types.is_integer_dtype(sample_ids):
+        return pd.Index(test_ids).get_indexer(sample_ids.to_numpy())
+    return pd.Index(test_ids.astype(str)).get_indexer(sample_ids.astype(str).str.strip())
 
 
 def check_rows(frame: pd.DataFrame, n_test: int) -> None:
