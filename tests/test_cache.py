@@ -86,16 +86,21 @@ def test_the_train_key_covers_every_module_of_the_training_room() -> None:
     assert modules <= set(declarations.code_files("train"))
 
 
-@pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
-def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) -> None:
+GRAPH_STAGES = [("stages", name) for name in ("ingest", "preprocess", "split", "train", "validate", "predict")] + \
+    [("cluster/stages", name) for name in ("ingest", "split", "train", "validate", "predict")]
+
+
+@pytest.mark.parametrize("package, stage", GRAPH_STAGES)
+def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(package: str, stage: str) -> None:
     """Read independently of the key's own code: each `pipeline` module the stage imports
     (at any depth of the file, not under TYPE_CHECKING) is in its key."""
     import re
 
     from pipeline import declarations
 
+    graph = next(g for g in (declarations.LOCAL, declarations.CLUSTER) if g.package == package)
     root = Path(declarations.__file__).parent
-    source = (root / "stages" / f"{stage}.py").read_text()
+    source = (root / package / f"{stage}.py").read_text()
     source = re.sub(r"\nif TYPE_CHECKING:\n(    .*\n)+", "\n", source)
     imported = set()
     for module, names in re.findall(r"^\s*from pipeline(\.[\w.]+)? import ([\w, ]+)", source, re.M):
@@ -103,11 +108,11 @@ def test_a_stages_key_hashes_every_pipeline_module_its_code_imports(stage: str) 
         for name in [n.strip().split(" as ")[0] for n in names.split(",")]:
             candidates = (base / f"{name}.py", base / name / "__init__.py", base.with_suffix(".py"))
             imported.add(next(c for c in candidates if c.is_file()))
-    assert imported and imported <= set(declarations.code_files(stage))
+    assert imported and imported <= set(graph.code_files(stage))
 
 
-@pytest.mark.parametrize("stage", ["ingest", "preprocess", "split", "train", "validate", "predict"])
-def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_takes(stage: str) -> None:
+@pytest.mark.parametrize("package, stage", GRAPH_STAGES)
+def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_takes(package: str, stage: str) -> None:
     """The runner reads READS from the source text (the cached path imports no stage); that
     must be the module's own READS, and each field it names a parameter of the function, which
     needs nothing the runner does not give."""
@@ -116,8 +121,8 @@ def test_what_the_runner_reads_of_a_stages_declaration_is_what_its_function_take
 
     from pipeline import declarations
 
-    module = importlib.import_module(f"pipeline.stages.{stage}")
-    reads, per_target = declarations.declared(stage)
+    module = importlib.import_module(f"pipeline.{package.replace('/', '.')}.{stage}")
+    reads, per_target = declarations.declared(stage, package)
     assert reads == module.READS and per_target == getattr(module, "PER_TARGET", False)
     parameters = inspect.signature(getattr(module, stage)).parameters
     given = {"params", "hooks", *(f for fields in reads.values() for f in ((fields,) if isinstance(fields, str) else fields))}
