@@ -97,7 +97,7 @@ class Workers(threading.Thread):
 
 def watched(command: list[str], cwd: Path, limit: float = 0) -> tuple[float, float, int, str]:
     """Seconds, peak RSS (bytes) and exit code of one process, stopped (SIGKILL) when its RSS
-    passes `limit` bytes; and the end of what it wrote."""
+    passes `limit` bytes; and the end of what it wrote (all of it goes to cwd/benchmark.log)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -111,6 +111,8 @@ def watched(command: list[str], cwd: Path, limit: float = 0) -> tuple[float, flo
             process.kill()
         time.sleep(0.1)
     reader.join(5)
+    with open(cwd / "benchmark.log", "a") as log:
+        log.write(f"$ {' '.join(command[-4:])}\n{''.join(lines)}\n")
     return time.perf_counter() - started, peak, process.returncode, "".join(lines[-12:])
 
 
@@ -155,6 +157,8 @@ def main() -> None:
         workers.join()
         each = ", ".join(f"{p / 1e9:.2f}" for p in workers.peaks.values())
         restarted = len(workers.pids) - args.workers
+        print("stages: " + ", ".join(f"{name} {stage_seconds(folder, 'cluster', name):.1f} s"
+                                     for name in ("ingest", "split", "train", "validate", "predict")))
         results.append(("pipeline --cluster", seconds, f"{peak / 1e9:.2f} GB; workers {each} GB"
                         + (f" ({restarted} restarted)" if restarted else ""), auc(folder / "sub.csv", folder / "truth.csv")))
     if args.single:
@@ -175,7 +179,15 @@ def main() -> None:
         results.append((f"notebook, stopped past {budget / 1e9:.0f} GB", spent, f"{top / 1e9:.2f} GB", float("nan")))
     print(f"\n{'who':<36} {'seconds':>8} {'rows/s':>10}  {'test AUC':>8}  peak memory")
     for who, seconds, memory, score in results:
-        print(f"{who:<36} {seconds:8.1f} {args.rows / seconds:10,.0f}  {score:8.4f}  {memory}")
+        rate = f"{args.rows / seconds:10,.0f}" if score == score else f"{'-':>10}"  # none for a stopped run
+        print(f"{who:<36} {seconds:8.1f} {rate}  {score:8.4f}  {memory}")
+
+
+def stage_seconds(folder: Path, graph: str, name: str) -> float:
+    """How long a stage took, as its cache entry records it."""
+    from pipeline import cache
+
+    return float((cache.read_meta(folder / "data" / "processed" / graph / f"{name}.npz") or {}).get("seconds", 0))
 
 
 if __name__ == "__main__":
