@@ -228,3 +228,9 @@ def test_an_unknown_scheduler_is_one_line(workdir: Path) -> None:
     result = invoke("status", "--cluster", "somewhere")
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: --cluster 'somewhere' is neither local nor a scheduler address")
+
+
+def test_images_on_the_engine_are_one_line_before_any_cluster_starts(competition: Path) -> None:
+    result = invoke("run-all", "--cluster", "local")
+    assert result.exit_code == 2 and "Dask:" not in result.output
+    assert result.stderr.strip().startswith("error: train.csv holds images; --cluster is for tables")

@@ -43,7 +43,6 @@ def ingest(train: Path, test: Path, params: IngestParams, sample_submission: Pat
     aside), and `train_parts`, `test_parts` (the partition files, in the CSVs' order) with
     their `train_rows`, `test_rows`, and every `test_ids`; the partitions are written in
     `hooks.parts`."""
-    client = connect(hooks.cluster, hooks.info)
     sample = io.read_part(sample_submission, sample_submission) if sample_submission else None
     heads = {path: io.read_part(path, path, nrows=HEAD_ROWS) for path in (train, test)}
     test_head = heads[test]
@@ -60,6 +59,7 @@ def ingest(train: Path, test: Path, params: IngestParams, sample_submission: Pat
     hooks.info(f"the task and the columns were decided on the first {min(HEAD_ROWS, len(heads[train])):,} rows of "
                f"{train.name}")
     notes = [str(n) for n in decided["notes"]]
+    client = connect(hooks.cluster, hooks.info)
     train_parts = parts.encode_all(client, train, hooks.parts, "train",
                                    _TrainRows(schema, target, fill, params.fill_missing, train.name), hooks.progress)
     test_parts = parts.encode_all(client, test, hooks.parts, "test",
