@@ -206,8 +206,8 @@ def encode(frame: pd.DataFrame, schema: Schema, name: str, train_name: str = "tr
         notes.append(f"{name}: column {unknown[0]}{_more(unknown)} has categories beyond those kept (its "
                      f"{MAX_VOCABULARY:,} most frequent, at most); the cells of the others count as one unknown category")
     elif unknown and notes is not None:
-        notes.append(f"{name}: column {unknown[0]}{_more(unknown)} holds categories {train_name} never has; "
-                     f"treated as unknown")
+        notes.append(f"{name}: column {unknown[0]}{_more(unknown)} holds categories {train_name} never has, or "
+                     f"too rarely to keep; treated as unknown")
     if not parts:
         return np.zeros((len(frame), 0))
     return np.hstack(parts)

@@ -118,7 +118,7 @@ def test_a_regression_on_the_engine_scores_like_one_process(tmp_path: Path, sche
             assert list(frame.columns) == ["Id", "SalePrice"] and (frame["SalePrice"] > 0).all()
             predicted = frame.set_index("Id")["SalePrice"]
             errors.append(float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth.loc[predicted.index])) ** 2))))
-        assert errors[0] < 0.2 and abs(errors[0] - errors[1]) < 0.03, errors  # the noise alone is 0.1
+        assert errors[0] < 0.25 and abs(errors[0] - errors[1]) < 0.03, errors  # the mean price alone: about 0.6
     finally:
         os.chdir(here)
 
@@ -205,6 +205,8 @@ def test_a_partition_s_classes_are_the_head_s_codes_and_a_new_class_is_an_error(
     np.testing.assert_array_equal(_target(pd.Series([1.0, 0.0, 1.0]), survived, "train.csv"), [1, 0, 1])
     with pytest.raises(PipelineError, match="holds '2' at line 2"):
         _target(pd.Series([2, 0]), survived, "train.csv")
+    with pytest.raises(PipelineError, match="holds '2.0' at line 4"):  # the block's line, rows without a target left out
+        _target(pd.Series([1.0, np.nan, 2.0]).dropna(), survived, "train.csv")
 
 
 def test_a_line_of_a_partition_becomes_the_file_s_line() -> None:

@@ -93,8 +93,10 @@ def test_a_train_column_with_more_categories_than_are_kept_says_so_not_that_trai
     frame = pd.DataFrame({"shop": [f"s{i % 5}" for i in range(60)], "y": [i % 2 for i in range(60)]})
     data = ingest(frame, frame.drop(columns="y").iloc[:10], IngestParams())
     notes = [str(n) for n in data["notes"]]
-    assert any("train.csv: column 'shop' (24) has more than 3 categories" in n for n in notes), notes
+    assert any("train.csv: column 'shop' (24) has categories beyond those kept (its 3 most frequent" in n
+               for n in notes), notes
     assert not any("train.csv never has" in n for n in notes if n.startswith("train.csv"))
+    assert any(n.startswith("test.csv: column 'shop'") and "too rarely to keep" in n for n in notes), notes
 
 
 def test_a_tables_categories_reach_the_network_as_the_same_strings_when_decoded_a_batch_at_a_time() -> None:

@@ -68,8 +68,9 @@ def encode_all(client: Any, path: Path, folder: Path, stem: str, encode: Encode,
     header, found = blocks(path)
     from dask import delayed
 
-    futures = client.compute([delayed(_encode_block, pure=False)(block, header, path, str(folder / f"{stem}-{i:05d}.npz"),
-                                                                 i == 0, encode) for i, block in enumerate(found)])
+    futures = client.compute([delayed(_encode_block, pure=False)(block, header, path,
+                                                                 str(folder / f"{stem}-{i:05d}.npz"), i == 0, encode)
+                              for i, block in enumerate(found)])
     done, rows, started, results = 0, 0, time.perf_counter(), {}
     for future in as_completed(futures):
         result = future.result()

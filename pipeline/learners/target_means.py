@@ -33,7 +33,8 @@ def outputs(y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes)[np.asarray(y, dtype=np.int64)]
 
 
-def statistics(x: np.ndarray, targets: np.ndarray, columns: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def statistics(x: np.ndarray, targets: np.ndarray, columns: np.ndarray,
+               groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per group, column and category slot: the rows (counts, (FOLDS, columns, SLOTS)) and
     their targets' sums ((FOLDS, columns, SLOTS, outputs))."""
     counts = np.zeros((FOLDS, len(columns), SLOTS))
@@ -68,7 +69,8 @@ class TargetMeans:
         candidates = np.flatnonzero(categorical) if categorical is not None else np.zeros(0, dtype=np.int64)
         smooth = PRIOR * prior
         means = (total_sums[many] + smooth) / (total_counts[many][..., None] + PRIOR)
-        out = (total_sums[None, many] - sums[:, many] + smooth) / (total_counts[None, many] - counts[:, many] + PRIOR)[..., None]
+        rest = total_counts[None, many] - counts[:, many] + PRIOR  # the other groups' rows, and the prior's
+        out = (total_sums[None, many] - sums[:, many] + smooth) / rest[..., None]
         return cls(candidates[many].astype(np.int64), means, out)
 
     def encoded(self, x: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:

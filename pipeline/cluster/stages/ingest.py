@@ -96,10 +96,12 @@ class _TrainRows:
         label = self.target.name
         if label not in frame.columns:
             raise PipelineError(f"{self.name}: no label column {label!r}; pass --label-column NAME")
-        frame = frame.loc[frame[label].notna()].reset_index(drop=True)
         x = _features(frame, self.schema, self.name, self.fill, self.fill_missing, notes)
-        return {"x": x, "y": _target(frame[label], self.target, self.name),
-                parts.HASH: pd.util.hash_pandas_object(frame, index=False).to_numpy()}, notes
+        kept = frame[label].notna().to_numpy()
+        if not kept.all():
+            notes.append(f"{self.name}: {int((~kept).sum())} rows have no {label!r}; left out of training")
+        return {"x": x[kept], "y": _target(frame[label][kept], self.target, self.name),
+                parts.HASH: pd.util.hash_pandas_object(frame[kept], index=False).to_numpy()}, notes
 
 
 class _TestRows:
@@ -124,14 +126,15 @@ def _features(frame: pd.DataFrame, schema: Schema, name: str, fill: np.ndarray |
 
 
 def _target(labels: pd.Series, target: Target, name: str) -> np.ndarray:
-    """A block's target: class codes into the classes the head found, or a regression's values."""
+    """A block's target: class codes into the classes the head found, or a regression's
+    values; `labels` keeps the block's row numbers (its index), which errors name."""
     numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
     if target.task.regression:
         values = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
             row = int(np.argmax(~np.isfinite(values)))
-            raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line {row + 2}, not "
-                                f"a finite number; fix it")
+            raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line "
+                                f"{labels.index[row] + 2}, not a finite number; fix it")
         return values
     classes = target.classes
     if numeric and classes.dtype.kind in "iuf":
@@ -142,7 +145,8 @@ def _target(labels: pd.Series, target: Target, name: str) -> np.ndarray:
         codes = pd.Index(classes.astype(str).astype(object)).get_indexer(labels.astype(str).to_numpy(dtype=object))
     if (codes < 0).any():
         row = int(np.argmax(codes < 0))
-        raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line {row + 2}, a class "
+        raise PipelineError(f"{name}: column {target.name!r} holds {str(labels.iloc[row])!r} at line "
+                            f"{labels.index[row] + 2}, a class "
                             f"the first {HEAD_ROWS:,} rows do not have; move a row of it up among them, or run "
                             f"without --cluster")
     return codes.astype(np.int64)
