@@ -236,3 +236,22 @@ def test_images_on_the_engine_are_one_line_before_any_cluster_starts(competition
     result = invoke("run-all", "--cluster", "local")
     assert result.exit_code == 2 and "Dask:" not in result.output
     assert result.stderr.strip().startswith("error: train.csv holds images; --cluster is for tables")
+
+
+def test_target_means_hold_no_row_s_own_answer_and_skip_few_valued_columns() -> None:
+    """LightGBM's target means (pipeline.learners.target_means): every row of a category in one
+    group, so out of fold each row sees only the prior; rows it never trained on see the
+    category's smoothed mean."""
+    from pipeline.learners.target_means import MANY, TargetMeans, statistics
+
+    n, levels = 2000, MANY + 36  # 100 categories of 20 rows; category c's rows all in group c % 5
+    codes = np.arange(n) % levels
+    x = np.column_stack([np.random.default_rng(0).normal(size=n), codes, codes % 3]).astype(np.float32)
+    y = (codes % 2).astype(np.float64)  # odd categories always 1, even always 0; the mean 0.5
+    columns, groups = np.array([1, 2]), np.arange(n) % 5
+    means = TargetMeans.chosen(columns, *statistics(x, y[:, None], columns, groups))
+    assert means.columns.tolist() == [1]  # three values: LightGBM's own category
+    seen = means.encoded(x)[:, -1]
+    np.testing.assert_allclose(seen[codes % 2 == 1], (20 + 20 * 0.5) / (20 + 20))  # smoothed by 20 rows
+    np.testing.assert_allclose(seen[codes % 2 == 0], (0 + 20 * 0.5) / (20 + 20))
+    np.testing.assert_allclose(means.encoded(x, groups)[:, -1], 0.5)  # out of fold: no answer of its own

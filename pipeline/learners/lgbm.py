@@ -3,14 +3,16 @@ table's few-valued categories as native categories and its many-valued ones as t
 beside their target means (pipeline.learners.target_means); and the learner that trains on
 a Dask cluster (`cluster = True`, fit_cluster: lightgbm.dask, every worker holding its
 partitions). A target learnt as a number gets the regressor. Kept as LightGBM's own model
-text and the means, exported as `model.txt` (lightgbm.Booster(model_file=...) reads it; the
-means are added to the columns first).
+text and the means, exported as `model.txt` (lightgbm.Booster(model_file=...) reads it),
+with `target_means.npz` beside it when there are means: the booster reads the columns
+followed by, for each column of `te_columns`, `te_means[j][code + 1]` (row 0: missing).
 LightGBM is an optional package (pip install '.[dask]'), imported inside the functions.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ class LightGbm(Learner):
         flat = x.reshape(len(x), -1)
         groups = target_means.groups_of(np.random.default_rng(job.seed).random(len(fit_idx)))
         columns = _category_columns(job)
-        means = TargetMeans.chosen(categorical_columns(job.plan.spec), *target_means.statistics(
+        means = TargetMeans.chosen(columns, *target_means.statistics(
             flat[fit_idx], target_means.outputs(y[fit_idx], job.n_classes), columns, groups))
         cap, rate = schedule(len(fit_idx), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, LEAST_ITER)
         model = self._model(lightgbm, job, cap if stop_idx is not None else job.plan.epochs, rate)
@@ -72,8 +74,7 @@ class LightGbm(Learner):
         chunks = list(zip(x.to_delayed().ravel(), y.to_delayed().ravel(), x.chunks[0]))
         found = dask.compute(*[dask.delayed(_statistics)(cx, cy, columns, job.n_classes, job.seed, i)
                                for i, (cx, cy, _) in enumerate(chunks)])
-        means = TargetMeans.chosen(categorical_columns(job.plan.spec), sum(f[0] for f in found),
-                                   sum(f[1] for f in found))
+        means = TargetMeans.chosen(columns, sum(f[0] for f in found), sum(f[1] for f in found))
         width = x.shape[1] + len(means.columns) * means.means.shape[-1]
         encoded = da.concatenate([da.from_delayed(dask.delayed(_encoded_fit)(cx, means, job.seed, i),
                                                   shape=(n, width), dtype=np.float32)
@@ -111,8 +112,13 @@ class LightGbm(Learner):
     def export(self, arrays: dict[str, np.ndarray], nets: list[Any], folder: Path) -> Path:
         from pipeline import cache
 
+        booster, means = nets[0]
         path = folder / "model.txt"
-        cache.atomic_write_bytes(path, nets[0][0].model_to_string().encode())
+        cache.atomic_write_bytes(path, booster.model_to_string().encode())
+        if len(means.columns):
+            buffer = io.BytesIO()
+            np.savez(buffer, **means.to_arrays())
+            cache.atomic_write_bytes(folder / "target_means.npz", buffer.getvalue())
         return path
 
     def _model(self, lightgbm: Any, job: Job, iterations: int, rate: float) -> Any:

@@ -58,20 +58,19 @@ class TargetMeans:
     out_of_fold: np.ndarray
 
     @classmethod
-    def chosen(cls, categorical: np.ndarray | None, counts: np.ndarray, sums: np.ndarray) -> TargetMeans:
-        """The means of the category columns (of `categorical`, in the order of `statistics`'
-        columns) holding more than MANY values."""
+    def chosen(cls, columns: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> TargetMeans:
+        """The means of the category `columns` (those `statistics` summed, in its order)
+        holding more than MANY values."""
         if not counts.shape[1]:  # no category column
             return cls(np.zeros(0, dtype=np.int64), np.zeros((0, SLOTS, sums.shape[-1])), np.zeros(0))
         total_counts, total_sums = counts.sum(axis=0), sums.sum(axis=0)
         prior = total_sums[0].sum(axis=0) / max(total_counts[0].sum(), 1)
         many = (total_counts > 0).sum(axis=1) > MANY
-        candidates = np.flatnonzero(categorical) if categorical is not None else np.zeros(0, dtype=np.int64)
         smooth = PRIOR * prior
         means = (total_sums[many] + smooth) / (total_counts[many][..., None] + PRIOR)
         rest = total_counts[None, many] - counts[:, many] + PRIOR  # the other groups' rows, and the prior's
         out = (total_sums[None, many] - sums[:, many] + smooth) / rest[..., None]
-        return cls(candidates[many].astype(np.int64), means, out)
+        return cls(np.asarray(columns)[many].astype(np.int64), means, out)
 
     def encoded(self, x: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
         """`x` with the means of its rows' categories after its columns: out of fold for
