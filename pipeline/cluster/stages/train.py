@@ -38,7 +38,7 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
     one learner's, with the iterations kept as `best_epoch`."""
     name = "lgbm" if params.model == "auto" else params.model
     learner = learners.get(name)
-    if not getattr(learner, "cluster", False):
+    if not learner.cluster:
         raise PipelineError(f"--model {name} trains in one process; with --cluster use --model lgbm (or auto)")
     client = connect(hooks.cluster, hooks.info)
     n_features = len(schema.feature_names) if schema is not None else 0
@@ -63,7 +63,10 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
     spec = {"names": np.array(schema.feature_names, dtype=str), "kinds": np.array(schema.feature_kinds, dtype=str)} \
         if schema is not None else None
     plan = Plan(0, None, hooks.epoch, hooks.progress, task=task, spec=spec)
-    hooks.info(f"{learner.name} on {x.shape[0]:,} rows across {workers} worker(s), stopping on {x_stop.shape[0]:,}")
+    alone = " (the one learner that trains on a cluster; --cluster '' blends every learner in one process)" \
+        if params.model == "auto" else ""
+    hooks.info(f"{learner.name} on {x.shape[0]:,} rows across {workers} worker(s), stopping on {x_stop.shape[0]:,}"
+               f"{alone}")
     net, history, iterations = learner.fit_cluster(x, y, x_stop, y_stop, Job(n_outputs, params, 0.0, params.seed, plan,
                                                                                learner.name))
     result = models.to_arrays(learner.name, (n_features,), n_outputs, 0.0, [net], [], spec)
