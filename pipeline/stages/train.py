@@ -272,8 +272,9 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     results, predictions, seconds = {}, {}, {}
     source = next((n for n in names if learners.get(n).text), None) if bagged else None  # what boosting stacks on
     candidates = []  # (name, learner, on the text): each learner, and each that stacks again on the text model
-    # the text model first; networks last, so that TensorFlow's heap comes after the estimators' peaks
-    for arch in sorted(names, key=lambda n: (n != source, learners.get(n).keras)):
+    # the text model first; networks after the other estimators, so that TensorFlow's heap comes after
+    # their peaks; last, the learners that keep memory once fitted, so that no other peak stacks on it
+    for arch in sorted(names, key=lambda n: (n != source, learners.get(n).retains, learners.get(n).keras)):
         candidates.append((arch, arch, False))
         if source and learners.get(arch).stacks:
             candidates.append((f"{arch}+{source}", arch, True))
