@@ -1,9 +1,9 @@
 """The linear model (`linear`): logistic regression for classes, ridge regression for a
 number, on standardised numbers (missing cells as train's median) and one-hot categories
 (a missing cell its own level, unseen ones ignored), its strength chosen by cross-validation
-on the rows it fits (at most MAX_ROWS, drawn with the seed). Out of fold it scored best of six families on house_prices and took
-0.4-0.5 of the greedy blend there and on diabetes (docs/learners.md). scikit-learn is
-imported inside the functions.
+on the rows it fits (at most MAX_ROWS, drawn with the seed). Out of fold it scored best of
+six families on house_prices and took 0.4-0.5 of the greedy blend there and on diabetes
+(docs/learners.md). scikit-learn is imported inside the functions.
 """
 
 from __future__ import annotations
