@@ -39,6 +39,32 @@ def test_the_network_gets_its_rows_in_the_order_a_shuffle_of_the_rows_gave() -> 
         assert [s.decode() for b in got for s in b[0]["b"].numpy()[:, 0]] == [f"w{i}" for i in order]
 
 
+def test_past_the_shuffle_buffers_rows_each_epoch_is_a_fresh_permutation_the_same_on_a_rerun(monkeypatch) -> None:
+    import tensorflow as tf
+
+    from pipeline.training import keras_fit
+
+    monkeypatch.setattr(keras_fit, "SHUFFLE_BUFFER_ROWS", 100)
+    x = {"a": np.arange(500, dtype=np.float32)[:, None]}
+    y = np.arange(500)
+
+    def epochs(seed: int) -> list[np.ndarray]:
+        gathered = keras_fit.batches(tf, x, y, 64, shuffle_seed=seed)
+        orders = []
+        for _ in range(2):
+            got = list(gathered)
+            assert (np.concatenate([b[0]["a"].numpy()[:, 0] for b in got]) == np.concatenate([b[1] for b in got])).all()
+            orders.append(np.concatenate([b[1].numpy() for b in got]))
+        return orders
+
+    first, second = epochs(3)
+    assert sorted(first) == sorted(second) == list(range(500))  # every row once an epoch
+    assert not (first == second).all() and not (first == y).all()
+    again = epochs(3)
+    assert (again[0] == first).all() and (again[1] == second).all()
+    assert not (epochs(4)[0] == first).all()
+
+
 @pytest.mark.parametrize("module, least", [(boosting, boosting.LEAST_ITER), (catboost, catboost.PATIENCE)])
 def test_boosting_on_a_large_table_takes_fewer_iterations_at_a_higher_rate(module, least: int) -> None:
     settings = module.MAX_ITER, module.LEARNING_RATE, module.ROW_ITERATIONS, module.MAX_RATE, least
