@@ -393,4 +393,8 @@ def test_folds_train_a_model_each_and_judge_every_row_out_of_fold() -> None:
     again = train(x, y, idx["train_idx"], idx["val_idx"], np.arange(2), TrainParams(epochs=2, batch_size=32), task=task,
                   schema=schema, folds=idx["folds"])
     assert set(again) == set(model)  # the same seed, the same models (only the time they took differs)
-    assert all(np.array_equal(again[k], model[k]) for k in model if k != "candidate_seconds")
+    assert all(np.array_equal(again[k], model[k]) for k in model if k not in ("candidate_seconds", "images_seconds"))
+    # the network's rows per second are over its own seconds, not the other learners' too
+    seconds = dict(zip(model["candidates"].tolist(), model["candidate_seconds"].tolist()))
+    assert float(model["images_seconds"]) == pytest.approx(seconds["mlp"])
+    assert seconds["mlp"] < sum(seconds.values()) - seconds["blend"]

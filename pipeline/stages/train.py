@@ -139,7 +139,8 @@ def train(
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted to the kept model on the rows it is judged on
         result["cuts"] = task.fit_cuts(truth, _held_out(result, x, val_idx, text))
     if int(result["images_trained"]):
-        hooks.info(_throughput(result, spec is not None, time.perf_counter() - started))
+        seconds = float(result["images_seconds"]) if "images_seconds" in result else time.perf_counter() - started
+        hooks.info(_throughput(result, spec is not None, seconds))
     return result
 
 
@@ -322,6 +323,8 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     return {
         **kept,
         "images_trained": np.array(sum(int(r["images_trained"]) for r in results.values())),
+        # the seconds of the learners that trained networks: what `images_trained` took
+        "images_seconds": np.array(sum(seconds[n] for n, r in results.items() if int(r["images_trained"]))),
         # the leaderboard: each candidate's score on the rows it did not train on, its spread over
         # the folds (a standard deviation) and its training seconds
         "candidates": np.array(list(scores)),
