@@ -65,6 +65,16 @@ def test_past_the_shuffle_buffers_rows_each_epoch_is_a_fresh_permutation_the_sam
     assert not (epochs(4)[0] == first).all()
 
 
+def test_a_learners_row_budget_draws_that_many_of_its_rows_the_same_for_a_seed() -> None:
+    from pipeline.learners.base import at_most
+
+    rows = np.arange(0, 3000, 3)
+    assert at_most(rows, 1000, seed=1) is rows
+    drawn = at_most(rows, 100, seed=1)
+    assert len(np.unique(drawn)) == 100 and np.isin(drawn, rows).all() and (np.diff(drawn) > 0).all()
+    assert (at_most(rows, 100, seed=1) == drawn).all() and not (at_most(rows, 100, seed=2) == drawn).all()
+
+
 @pytest.mark.parametrize("module, least", [(boosting, boosting.LEAST_ITER), (catboost, catboost.PATIENCE)])
 def test_boosting_on_a_large_table_takes_fewer_iterations_at_a_higher_rate(module, least: int) -> None:
     settings = module.MAX_ITER, module.LEARNING_RATE, module.ROW_ITERATIONS, module.MAX_RATE, least

@@ -188,6 +188,14 @@ class SklearnLearner(Learner):
         return write_pickle(folder, nets[0] if len(nets) == 1 else nets)
 
 
+def at_most(rows: np.ndarray, most: int, seed: int) -> np.ndarray:
+    """`rows`, or past `most` of them that many drawn with `seed` (in their order): a learner's
+    row budget."""
+    if len(rows) <= most:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, most, replace=False))
+
+
 def write_pickle(folder: Path, estimators: Any) -> Path:
     """`folder/model.pkl`, written atomically."""
     path = folder / "model.pkl"

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.learners.base import Fitted, Job, SklearnLearner
+from pipeline.learners.base import Fitted, Job, SklearnLearner, at_most
 from pipeline.learners.boosting import table
 
 STRENGTHS = 10  # values of C (or alpha) tried, log-spaced, by 5-fold cross-validation
@@ -47,8 +47,7 @@ class Linear(SklearnLearner):
         if categorical.any():
             columns.append(("categories", OneHotEncoder(handle_unknown="ignore"), np.flatnonzero(categorical)))
         many = len(fit_idx) > MANY_ROWS
-        if len(fit_idx) > MAX_ROWS:
-            fit_idx = np.sort(np.random.default_rng(job.seed).choice(fit_idx, MAX_ROWS, replace=False))
+        fit_idx = at_most(fit_idx, MAX_ROWS, job.seed)
         if plan.task.learns_numbers:
             head = RidgeCV(alphas=np.logspace(-3, 3, 4 if many else STRENGTHS))
         else:
