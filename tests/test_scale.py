@@ -116,6 +116,21 @@ def test_the_fast_preset_trains_boosting_alone_on_a_large_table_and_says_so(monk
     assert any("not refit on the validation rows as well (--refit" in line for line in said)
 
 
+def test_a_learner_past_its_row_budget_says_how_many_rows_it_drew(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.learners import linear
+
+    monkeypatch.setattr(linear, "MAX_ROWS", 100)
+    frame = passengers(400)
+    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    said: list[str] = []
+    train_stage.train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(2),
+                      TrainParams(model="linear"), task=task, schema=schema,
+                      hooks=Hooks(epoch=lambda label, logs: said.append(label)))
+    assert any(f"linear model on 100 of its {len(idx['train_idx'])} rows, drawn with the seed" in s for s in said), said
+
+
 def test_a_large_table_still_refits_its_estimators_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     model, _ = _large_table(monkeypatch, "fast", refit=True)
     assert any(k.startswith("refit0") for k in model)

@@ -196,6 +196,11 @@ def at_most(rows: np.ndarray, most: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, most, replace=False))
 
 
+def drawn(used: int, offered: int) -> str:
+    """What a learner's progress line adds when `at_most` drew its rows: how many of how many."""
+    return "" if used == offered else f" on {used:,} of its {offered:,} rows, drawn with the seed"
+
+
 def write_pickle(folder: Path, estimators: Any) -> Path:
     """`folder/model.pkl`, written atomically."""
     path = folder / "model.pkl"

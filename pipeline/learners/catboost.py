@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.learners.base import Fitted, Job, SklearnLearner, at_most
+from pipeline.learners.base import Fitted, Job, SklearnLearner, at_most, drawn
 from pipeline.learners.boosting import schedule, table
 
 MAX_ITER = 2000
@@ -55,6 +55,7 @@ class CatBoost(SklearnLearner):
         flat, categorical = table(x, plan.spec)
         frame = FunctionTransformer(catboost_frame, kw_args={"categorical": categorical})
         numbers = plan.task.learns_numbers
+        offered = len(fit_idx)
         fit_idx = at_most(fit_idx, MAX_ROWS, job.seed)
         cap, rate = schedule(min(len(x), MAX_ROWS), MAX_ITER, LEARNING_RATE, ROW_ITERATIONS, MAX_RATE, PATIENCE)
         options: dict[str, Any] = dict(
@@ -86,7 +87,7 @@ class CatBoost(SklearnLearner):
             history["val_accuracy"] = [float(np.mean(net.predict(flat[stop_idx]).ravel() == y[stop_idx]))]
         if plan.on_epoch:
             shown = {"val_accuracy": history["val_accuracy"][0]} if history else {}
-            plan.on_epoch(f"{plan.label}CatBoost, {iterations} iterations", shown)
+            plan.on_epoch(f"{plan.label}CatBoost, {iterations} iterations{drawn(len(fit_idx), offered)}", shown)
         return net, history, iterations
 
 

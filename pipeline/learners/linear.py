@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.learners.base import Fitted, Job, SklearnLearner, at_most
+from pipeline.learners.base import Fitted, Job, SklearnLearner, at_most, drawn
 from pipeline.learners.boosting import table
 
 STRENGTHS = 10  # values of C (or alpha) tried, log-spaced, by 5-fold cross-validation
@@ -47,6 +47,7 @@ class Linear(SklearnLearner):
         if categorical.any():
             columns.append(("categories", OneHotEncoder(handle_unknown="ignore"), np.flatnonzero(categorical)))
         many = len(fit_idx) > MANY_ROWS
+        offered = len(fit_idx)
         fit_idx = at_most(fit_idx, MAX_ROWS, job.seed)
         if plan.task.learns_numbers:
             head = RidgeCV(alphas=np.logspace(-3, 3, 4 if many else STRENGTHS))
@@ -58,5 +59,5 @@ class Linear(SklearnLearner):
             warnings.simplefilter("ignore", FutureWarning)
             net.fit(flat[fit_idx], y[fit_idx])
         if plan.on_epoch:
-            plan.on_epoch(f"{plan.label}linear model", {})
+            plan.on_epoch(f"{plan.label}linear model{drawn(len(fit_idx), offered)}", {})
         return net, {}, 1
