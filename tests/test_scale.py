@@ -1,23 +1,30 @@
 """Large tables on one machine: the network reads its rows by number, boosting and the
 network spend a row budget rather than a count of iterations or epochs, and a large table's
-estimators train once. The sizes that make a table large are patched down, so that these
-run on a few hundred rows."""
+estimators train once, each in a process of its own. The sizes that make a table large are
+patched down, so that these run on a few hundred rows."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import tabular
 from pipeline.config import IngestParams, SplitParams, TrainParams
+from pipeline.errors import PipelineError
 from pipeline.hooks import Hooks
-from pipeline.learners import boosting, catboost
+from pipeline.learners import Job, boosting, catboost, get
+from pipeline.models import predict_proba
 from pipeline.presets import PRESETS, TABLE_ROWS_SEEN
 from pipeline.schema import Schema
 from pipeline.stages import train as train_stage
 from pipeline.stages.ingest import ingest
 from pipeline.stages.split import split
 from pipeline.task import Task
+from pipeline.training.apart import fitted_apart
+from pipeline.training.plan import Plan
 from test_tabular import passengers
 
 
@@ -171,3 +178,78 @@ def test_a_tables_categories_reach_the_network_as_the_same_strings_when_decoded_
             assert [v.decode() for v in got[:, 0]] == list(column[:, 0]), name
         else:
             np.testing.assert_array_equal(got, column)  # NaN where NaN
+
+
+def _fit_here_and_apart(name: str) -> tuple[tuple, tuple, list, list, np.ndarray]:
+    frame = passengers(300)
+    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    spec = tabular.spec(schema.feature_names, schema.feature_kinds, schema.vocabularies, data["X"], data["y"])
+    fits, heard = [], []
+    for apart in (False, True):
+        said: list = []
+        plan = Plan(0, None, lambda label, logs: said.append((label, logs)), lambda *args: said.append(args),
+                    task=task, spec=spec)
+        job = Job(2, TrainParams(), 0.0, 0, plan, "net0")
+        learner = get(name)
+        fit = fitted_apart if apart else lambda *args: args[0](*args[1:])
+        fits.append(fit(learner.fit, data["X"], data["y"], idx["train_idx"], idx["val_idx"], job))
+        heard.append(said)
+    return fits[0], fits[1], heard[0], heard[1], data["X"].reshape(len(data["X"]), -1)
+
+
+def test_an_estimator_fitted_in_a_process_of_its_own_is_the_same_and_reports_its_progress_here() -> None:
+    here, apart, heard_here, heard_apart, rows = _fit_here_and_apart("cat")
+    assert np.array_equal(apart[0].predict_proba(rows), here[0].predict_proba(rows))
+    assert apart[1:] == here[1:]  # its history and its iterations
+    assert heard_apart == heard_here
+    assert sum(len(args) == 4 and args[3] == "iterations" for args in heard_apart) > 10  # CatBoost's progress
+
+
+def test_the_train_stage_keeps_the_same_model_when_a_large_tables_estimator_fits_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = passengers(300)
+    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
+    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
+    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    models, said = [], []
+    for large in (100, 10**9):  # apart, then here
+        monkeypatch.setattr(train_stage, "LARGE_TABLE", large)
+        models.append(train_stage.train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(2),
+                                        TrainParams(model="cat"), task=task, schema=schema,
+                                        hooks=Hooks(epoch=lambda label, logs: said.append(label))))
+    members = [predict_proba(model, data["X"], final=False) for model in models]  # not the refit
+    assert np.array_equal(members[0], members[1])
+    assert sum("CatBoost, " in line for line in said) == 3  # apart; here, and its refit
+
+
+def _where(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None, job: Job) -> tuple:
+    job.plan.on_epoch("fitting", {"rows": float(len(fit_idx))})
+    return os.getpid(), {}, 0
+
+
+def _refuses(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None, job: Job) -> tuple:
+    raise PipelineError("train.csv: column 'x' is empty; fill it")
+
+
+def _dies(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None, job: Job) -> tuple:
+    os._exit(3)  # as the kernel's out-of-memory killer would end it, without a word
+
+
+def _job(said: list) -> Job:
+    return Job(2, TrainParams(), 0.0, 0, Plan(0, None, lambda label, logs: said.append((label, logs)), None), "cat0")
+
+
+def test_a_fit_apart_runs_in_another_process_and_its_hooks_reach_this_one() -> None:
+    said: list = []
+    pid, _, _ = fitted_apart(_where, np.zeros((5, 2)), np.zeros(5), np.arange(4), None, _job(said))
+    assert pid != os.getpid()
+    assert said == [("fitting", {"rows": 4.0})]
+
+
+def test_a_fit_apart_that_fails_raises_its_error_here_and_one_that_dies_names_its_exit_code() -> None:
+    with pytest.raises(PipelineError, match="column 'x' is empty; fill it"):
+        fitted_apart(_refuses, np.zeros((5, 2)), np.zeros(5), np.arange(4), None, _job([]))
+    with pytest.raises(PipelineError, match=r"fitting cat \(cat0\) ended \(exit code 3\) before it finished"):
+        fitted_apart(_dies, np.zeros((5, 2)), np.zeros(5), np.arange(4), None, _job([]), learner="cat")

@@ -56,7 +56,9 @@ class Learner:
     text = False  # reads the text columns' strings (Job.text, `text=`), not `x`
     stacks = False  # on a table with text, also reads the text model's scores (pipeline.learners.stack)
     cluster = False  # also trains on a Dask cluster's partitions: fit_cluster (pipeline.cluster)
-    retains = False  # holds memory after fitting that nothing gives back: fitted after the others in a blend
+    # keeps memory after fitting that nothing gives back: on a large table it fits in a process of
+    # its own (pipeline.training.apart)
+    retains = False
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,
             job: Job) -> Fitted:

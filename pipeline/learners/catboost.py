@@ -41,8 +41,8 @@ MAX_ROWS = 1_000_000
 class CatBoost(SklearnLearner):
     name = "cat"
     stacks = True
-    # CatBoost's library keeps about 0.5 GB after fitting 900,000 rows, past gc and malloc_trim:
-    # the network's peak stacked on it
+    # its library keeps about 0.5 GB after fitting 900,000 rows, past gc and malloc_trim (its
+    # allocator is its own)
     retains = True
 
     def fit(self, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray | None,

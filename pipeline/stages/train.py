@@ -23,9 +23,10 @@ validation converges and then decays (pipeline.training.schedule), the preset's 
 ensemble trains several seeds and averages their outputs; --refit retrains each on train +
 val for the epoch count validation chose. Keras networks train under a tf.distribute strategy
 (--strategy), with the user's batch size as the global batch split across the replicas.
-How each learner fits lives in pipeline.learners and pipeline.training; this module keeps the
-member/fold/refit loop and the choice between learners. TensorFlow is imported inside the
-functions.
+How each learner fits lives in pipeline.learners and pipeline.training; past LARGE_TABLE
+training rows a learner whose library keeps memory after fitting (CatBoost) fits in a process
+of its own (pipeline.training.apart), which hands all of it back when it ends. This module keeps the member/fold/refit loop and the choice
+between learners. TensorFlow is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import dataclasses
+import functools
 import gc
 import importlib.util
 import time
@@ -47,6 +49,7 @@ from pipeline.learners import stack
 from pipeline.errors import PipelineError
 from pipeline.hooks import QUIET, Hooks
 from pipeline.learners.blend import Blend, blend, select
+from pipeline.training.apart import fitted_apart
 from pipeline.training.augment import augmentation_strength
 from pipeline.parse import parse_duration
 from pipeline.presets import LARGE_TABLE, PRESETS
@@ -230,9 +233,12 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
                             plan.labelled(label(name, m, n_members), epochs=epochs, name=f"{name}{m}"),
                             f"{name}{m}", checkpoints if learner.keras else None, text)
 
+    # on a large table, a learner that keeps memory after fitting fits in a process of its own
+    apart = learner.retains and len(train_idx) > LARGE_TABLE
+    fit = functools.partial(fitted_apart, learner.fit, learner=arch) if apart else learner.fit
     members, histories, best_epochs = [], [], []
     for m, (fit_idx, stop_idx) in enumerate(splits):
-        net, history, best = learner.fit(x, y, fit_idx, stop_idx, job(kind, m))
+        net, history, best = fit(x, y, fit_idx, stop_idx, job(kind, m))
         members.append(net)
         histories.append(history)
         best_epochs.append(best)
@@ -248,7 +254,7 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     elif params.refit or (not learner.keras and len(train_idx) <= LARGE_TABLE):  # an estimator's refit takes seconds
         everything = np.sort(np.concatenate([train_idx, val_idx]))
         for m, best in enumerate(best_epochs):
-            net, refit_history, _ = learner.fit(x, y, everything, None, job("refit", m, epochs=best))
+            net, refit_history, _ = fit(x, y, everything, None, job("refit", m, epochs=best))
             refit.append(net)
             images += len(everything) * len(refit_history.get("loss", []))
     return {
@@ -274,8 +280,8 @@ def _ensemble(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, truth: np.nd
     source = next((n for n in names if learners.get(n).text), None) if bagged else None  # what boosting stacks on
     candidates = []  # (name, learner, on the text): each learner, and each that stacks again on the text model
     # the text model first; networks after the other estimators, so that TensorFlow's heap comes after
-    # their peaks; last, the learners that keep memory once fitted, so that no other peak stacks on it
-    for arch in sorted(names, key=lambda n: (n != source, learners.get(n).retains, learners.get(n).keras)):
+    # their peaks
+    for arch in sorted(names, key=lambda n: (n != source, learners.get(n).keras)):
         candidates.append((arch, arch, False))
         if source and learners.get(arch).stacks:
             candidates.append((f"{arch}+{source}", arch, True))
