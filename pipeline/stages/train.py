@@ -25,8 +25,9 @@ val for the epoch count validation chose. Keras networks train under a tf.distri
 (--strategy), with the user's batch size as the global batch split across the replicas.
 How each learner fits lives in pipeline.learners and pipeline.training; past LARGE_TABLE
 training rows a learner whose library keeps memory after fitting (CatBoost) fits in a process
-of its own (pipeline.training.apart), which hands all of it back when it ends. This module keeps the member/fold/refit loop and the choice
-between learners. TensorFlow is imported inside the functions.
+of its own (pipeline.training.apart), which hands all of it back when it ends. This module
+keeps the member/fold/refit loop and the choice between learners. TensorFlow is imported
+inside the functions.
 """
 
 from __future__ import annotations

@@ -19,14 +19,11 @@ import dataclasses
 import multiprocessing
 import pickle
 import queue
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from pipeline.errors import PipelineError
-
-if TYPE_CHECKING:
-    from pipeline.learners.base import Fitted, Job
 
 HOOKS = ("on_epoch", "on_batch")  # what a plan reports through
 
@@ -41,10 +38,10 @@ class _Relay:
         self.messages.put((self.hook, args))
 
 
-def fitted_apart(fit: Callable[..., Fitted], x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray,
-                 stop_idx: np.ndarray | None, job: Job, learner: str = "") -> Fitted:
-    """`fit(x, y, fit_idx, stop_idx, job)` (the bound `fit` of the learner named `learner`), run
-    in a spawned process."""
+def fitted_apart(fit: Callable[..., Any], x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray,
+                 stop_idx: np.ndarray | None, job: Any, learner: str = "") -> Any:
+    """`fit(x, y, fit_idx, stop_idx, job)` (the bound `fit` of the learner named `learner`, and
+    its pipeline.learners.Job and Fitted), run in a spawned process."""
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     plan = copy.copy(job.plan)
@@ -76,8 +73,8 @@ def fitted_apart(fit: Callable[..., Fitted], x: np.ndarray, y: np.ndarray, fit_i
             child.terminate()
 
 
-def _fit(fit: Callable[..., Fitted], x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray,
-         stop_idx: np.ndarray | None, job: Job, messages: Any) -> None:
+def _fit(fit: Callable[..., Any], x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray,
+         stop_idx: np.ndarray | None, job: Any, messages: Any) -> None:
     try:
         messages.put(("done", fit(x, y, fit_idx, stop_idx, job)))
     except Exception as error:  # raised again in the parent, as if the fit ran there
