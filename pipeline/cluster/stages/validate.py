@@ -1,6 +1,7 @@
 """Validate on a cluster: the trained model on every held-out row, partition by partition on
 the workers, scored as the single-process validate scores one held-out split
-(pipeline.scoring); only the held-out rows' answers and predictions come back."""
+(pipeline.scoring); only the held-out rows' answers and predictions come back. A network's
+share of the prediction is added here, partition by partition (pipeline.cluster.divide)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from pipeline import models, scoring
 from pipeline.cluster import parts
+from pipeline.cluster.divide import divided, predicted_here
 from pipeline.cluster.client import connect
 from pipeline.hooks import QUIET, Hooks
 from pipeline.task import Task
@@ -27,9 +29,18 @@ def validate(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndar
              hooks: Hooks = QUIET) -> dict[str, np.ndarray]:
     """The metrics of pipeline.scoring.held_out on the rows the split held out."""
     client = connect(hooks.cluster, hooks.info)
-    shared = client.scatter(model, broadcast=True)
-    found = parts.gather(client, list(train_parts), _held_out, shared, float(val_fraction), int(seed),
+    there, networks = divided(model)
+    n_outputs = int(model["n_classes"])
+    shared = client.scatter(there, broadcast=True) if there is not None else None
+    found = parts.gather(client, list(train_parts), _held_out, shared, float(val_fraction), int(seed), n_outputs,
                          progress=hooks.progress, task="validating")
+    if networks:
+        for done, part in enumerate(train_parts, 1):
+            arrays = parts.load(str(part), ("x", parts.HASH))
+            held = parts.held_out(arrays[parts.HASH], float(val_fraction), int(seed))
+            y, share = found[done - 1]
+            found[done - 1] = y, share + predicted_here(networks, arrays["x"][held], n_outputs)
+            hooks.progress("validating (the network, here)", done, len(found), "")
     truth = np.concatenate([y for y, _ in found])
     raw = np.concatenate([p for _, p in found])
     result = scoring.held_out(truth, raw, task, classes, model.get("cuts"))
@@ -39,8 +50,13 @@ def validate(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndar
     return result
 
 
-def _held_out(part: str, model: dict[str, np.ndarray], val_fraction: float, seed: int) -> tuple[Any, Any]:
-    """On a worker: one partition's held-out rows' answers and the model's output on them."""
+def _held_out(part: str, model: dict[str, np.ndarray] | None, val_fraction: float, seed: int,
+              n_outputs: int) -> tuple[Any, Any]:
+    """On a worker: one partition's held-out rows' answers and the model's output on them
+    (zeros for none: the networks' share comes after)."""
     arrays = parts.load(part, ("x", "y", parts.HASH))
     held = parts.held_out(arrays[parts.HASH], val_fraction, seed)
-    return arrays["y"][held], models.predict_proba(model, arrays["x"][held]).astype(np.float32)
+    rows = arrays["x"][held]
+    if model is None:
+        return arrays["y"][held], np.zeros((len(rows), n_outputs), dtype=np.float32)
+    return arrays["y"][held], models.predict_proba(model, rows).astype(np.float32)
