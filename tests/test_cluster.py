@@ -151,6 +151,23 @@ def test_a_bad_cell_in_a_late_partition_gives_the_single_process_error(
     assert "Traceback" not in engine.output
 
 
+def test_by_default_the_engine_blends_in_a_network_trained_here_and_tensorflow_stays_off_the_workers(
+        workdir: Path, scheduler: str, small_blocks: None) -> None:
+    competition(workdir)
+    ran = invoke("run-all", "--cluster", scheduler, "--epochs", "2")
+    assert ran.exit_code == 0, ran.output
+    assert "the network for tables, here, on" in ran.output and "held-out auc: lgbm" in ran.output, ran.output
+    model = np.load(workdir / "data" / "processed" / "cluster" / "train.npz")
+    assert f"kept {model['arch']}" in ran.output  # the blend, or the better of the two alone
+    wrote = invoke("predict", "--out", "sub.csv")
+    assert wrote.exit_code == 0, wrote.output
+    batch = invoke("predict", "--input", "data/raw/test.csv", "--out", "batch.csv")  # the whole model, in this process
+    assert batch.exit_code == 0, batch.output
+    np.testing.assert_allclose(pd.read_csv("sub.csv")["Survived"], pd.read_csv("batch.csv")["Survived"], atol=1e-6)
+    with distributed.Client(scheduler) as client:
+        assert not any(client.run(lambda: "tensorflow" in __import__("sys").modules).values())
+
+
 def test_a_worker_killed_mid_run_is_survived(workdir: Path, small_blocks: None) -> None:
     competition(workdir)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \

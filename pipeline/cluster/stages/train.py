@@ -2,10 +2,15 @@
 fitted on the rows the split did not hold out, each worker loading the partitions it then
 trains on, and kept at the iteration that scored best on a sample of the held-out rows.
 When those rows would not fit in the workers' memory, it trains on as many as fit, drawn by
-each row's hash, and says so."""
+each row's hash, and says so. Under --model auto, where the preset trains the network for
+tables on a large table, the network then trains in this process (the single-process train
+stage) on as many training rows as one worker would hold, drawn by hash, and the two are
+blended on the held-out sample by greedy ensemble selection, as one process blends its
+learners; the blend is kept when it scores better than LightGBM alone."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +21,9 @@ from pipeline.cluster.client import connect, worker_memory
 from pipeline.errors import PipelineError
 from pipeline.hooks import QUIET, Hooks
 from pipeline.learners.base import Job
+from pipeline.learners.blend import blend, select
+from pipeline.learners.table_net import TableNet
+from pipeline.presets import PRESETS, TABLE_ROWS_SEEN
 from pipeline.task import Task
 from pipeline.training.plan import CLASSES, Plan
 
@@ -28,7 +36,7 @@ READS = {"ingest": ("train_parts", "classes", "task", "schema"),
 MEMORY_SHARE = 0.25  # of the workers' memory that training's rows may take, at ROW_COPIES per row
 ROW_COPIES = 3  # the partitions' arrays, LightGBM's copy of them, and its binned dataset and more
 STOP_ROWS = 500_000  # held-out rows, at most, that the iterations are scored on
-SAMPLED, STOPPING = 1, 2  # what parts.draw draws for
+SAMPLED, STOPPING, NETWORK = 1, 2, 3  # what parts.draw draws for
 
 
 def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray, seed: np.ndarray,
@@ -63,8 +71,9 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
     spec = {"names": np.array(schema.feature_names, dtype=str), "kinds": np.array(schema.feature_kinds, dtype=str)} \
         if schema is not None else None
     plan = Plan(0, None, hooks.epoch, hooks.progress, task=task, spec=spec)
+    network = params.model == "auto" and TableNet.name in (PRESETS[params.preset].large_table or learners.TABLE)
     alone = " (the one learner that trains on a cluster; --cluster '' blends every learner in one process)" \
-        if params.model == "auto" else ""
+        if params.model == "auto" and not network else ""
     hooks.info(f"{learner.name} on {x.shape[0]:,} rows across {workers} worker(s), stopping on {x_stop.shape[0]:,}"
                f"{alone}")
     net, history, iterations = learner.fit_cluster(x, y, x_stop, y_stop, Job(n_outputs, params, 0.0, params.seed, plan,
@@ -72,9 +81,59 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
     result = models.to_arrays(learner.name, (n_features,), n_outputs, 0.0, [net], [], spec)
     result.update(best_epoch=np.array(iterations, dtype=np.int64),
                   **{f"history_{k}": np.array(v, dtype=np.float32) for k, v in history.items()})
+    stop_rows, stop_answers = x_stop.compute(), _gathered(client, pieces)
+    if network:
+        most = min(TABLE_ROWS_SEEN, int(worker_memory(client) * MEMORY_SHARE / (4 * (n_features + 2) * ROW_COPIES)))
+        result = _blended(client, result, train_parts, most, fitting, stop_rows, stop_answers,
+                          (classes, params, task, schema, hooks), float(val_fraction), int(seed))
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted on the rows it stopped on
-        result["cuts"] = task.fit_cuts(_gathered(client, pieces), models.predict_proba(result, x_stop.compute()))
+        result["cuts"] = task.fit_cuts(stop_answers, models.predict_proba(result, stop_rows))
     return result
+
+
+def _blended(client: Any, boosted: dict[str, np.ndarray], train_parts: np.ndarray, most: int, fitting: int,
+             stop_rows: np.ndarray, stop_answers: np.ndarray, setting: tuple, val_fraction: float,
+             seed: int) -> dict[str, np.ndarray]:
+    """LightGBM's model `boosted` blended with the network for tables, trained here on `most`
+    of the `fitting` training rows (drawn by hash) and stopping on the held-out sample; or
+    whichever of the two alone scores better there."""
+    from pipeline.stages.train import train as train_here
+
+    classes, params, task, schema, hooks = setting
+    share = min(1.0, most / max(fitting, 1))
+    drawn = client.compute([_delayed(_network_rows, part, val_fraction, seed, share) for part in train_parts],
+                           sync=True)
+    rows = np.concatenate([x for x, _ in drawn] + [stop_rows])
+    answers = np.concatenate([y for _, y in drawn] + [stop_answers])
+    n = len(rows) - len(stop_rows)
+    hooks.info(f"the network for tables, here, on {n:,} of the {fitting:,} training rows, drawn by each row's "
+               f"hash: as many as one worker holds")
+    network = train_here(rows, answers, np.arange(n), np.arange(n, len(rows)), classes,
+                         dataclasses.replace(params, model=TableNet.name), task=task, schema=schema, hooks=hooks)
+    candidates = {"lgbm": boosted, TableNet.name: network}
+    predictions = {part: models.predict_proba(model, stop_rows) for part, model in candidates.items()}
+
+    def score(p: np.ndarray) -> float:
+        return task.score(stop_answers, task.decode_target(p[:, 0]) if task.regression else p)
+
+    weights, blended = select(predictions, score, task.better)
+    scores = ", ".join(f"{part} {score(p):.4f}" for part, p in predictions.items())
+    if len(weights) == 1:
+        kept = next(iter(weights))
+        hooks.info(f"kept {kept} (held-out {task.metric}: {scores})")
+        return candidates[kept]
+    hooks.info(f"kept blend of {', '.join(f'{p} {w:.2f}' for p, w in weights.items())} (held-out {task.metric}: "
+               f"{scores}, blend {blended:.4f})")
+    return {**{k: v for k, v in boosted.items() if k == "best_epoch" or k.startswith("history_")},
+            **blend({part: candidates[part] for part in weights}, weights)}
+
+
+def _network_rows(part: str, val_fraction: float, seed: int, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """On a worker: one partition's training rows that the network's sample draws (x, y as it is)."""
+    arrays = parts.load(part, ("x", "y", parts.HASH))
+    hashes = arrays[parts.HASH]
+    keep = ~parts.held_out(hashes, val_fraction, seed) & parts.sampled(hashes, share, seed, NETWORK)
+    return arrays["x"][keep], arrays["y"][keep]
 
 
 def _rows(part: str, val_fraction: float, seed: int, share: float, stop_share: float,
