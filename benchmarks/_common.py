@@ -49,6 +49,19 @@ def machine() -> str:
     return f"machine: {model}, {os.cpu_count()} cores; {shown}" + (f"; oneDNN held to {held}" if held else "")
 
 
+def held(pid: int) -> int:
+    """The bytes a process and all its descendants hold in RAM together (their VmRSS): a
+    pipeline that fits a learner in a process of its own is measured with it."""
+    total = 0
+    try:
+        total = int((Path("/proc") / str(pid) / "status").read_text().split("VmRSS:")[1].split()[0]) * 1024
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            total += sum(held(int(child)) for child in children.read_text().split())
+    except (OSError, IndexError):
+        pass
+    return total
+
+
 def tf_kernels() -> str:
     """The convolution kernels TensorFlow runs in this process (once imported): oneDNN's, or
     Eigen's, TensorFlow's own choice on a CPU without VNNI, AVX512-BF16 or AMX unless

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import held, machine  # noqa: E402
 from table_scale import LEVELS, PLAIN, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,8 +96,8 @@ class Workers(threading.Thread):
 
 
 def watched(command: list[str], cwd: Path, limit: float = 0) -> tuple[float, float, int, str]:
-    """Seconds, peak RSS (bytes) and exit code of one process, stopped (SIGKILL) when its RSS
-    passes `limit` bytes; and the end of what it wrote (all of it goes to cwd/benchmark.log)."""
+    """Seconds, peak RSS (bytes; with the processes it starts) and exit code of one process,
+    stopped (SIGKILL) when that passes `limit` bytes; and the end of what it wrote (all of it goes to cwd/benchmark.log)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -106,7 +106,7 @@ def watched(command: list[str], cwd: Path, limit: float = 0) -> tuple[float, flo
     reader.start()
     peak = 0
     while process.poll() is None:
-        peak = max(peak, rss(process.pid))
+        peak = max(peak, held(process.pid))
         if limit and peak > limit:
             process.kill()
         time.sleep(0.1)

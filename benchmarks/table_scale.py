@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import held, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS = (5, 20, 100, 1000, 10000)
@@ -69,20 +69,9 @@ def table(n: int, seed: int = 0, effects: list[np.ndarray] | None = None) -> pd.
     return frame
 
 
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants."""
-    found = [pid]
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [p for child in children.read_text().split() for p in _tree(int(child))]
-        except OSError:
-            pass
-    return found
-
-
-def _kb(pid: int, field: str) -> int:
+def _hwm_kb(pid: int) -> int:
     try:
-        return int((Path("/proc") / str(pid) / "status").read_text().split(f"{field}:")[1].split()[0])
+        return int((Path("/proc") / str(pid) / "status").read_text().split("VmHWM:")[1].split()[0])
     except (OSError, IndexError):
         return 0
 
@@ -95,8 +84,7 @@ def watched(command: list[str], cwd: Path) -> tuple[float, float]:
                                env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
     peak_kb = 0
     while process.poll() is None:
-        together = sum(_kb(pid, "VmRSS") for pid in _tree(process.pid))
-        peak_kb = max(peak_kb, _kb(process.pid, "VmHWM"), together)
+        peak_kb = max(peak_kb, _hwm_kb(process.pid), held(process.pid) // 1024)
         time.sleep(0.05)
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()[-2000:]}")
