@@ -25,8 +25,10 @@ def divided(model: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray] | None,
     pieces = {name: part(model, name) for name in weights}
     here = {name: arrays for name, arrays in pieces.items() if learners.get(str(arrays["arch"])).keras}
     there = {name: arrays for name, arrays in pieces.items() if name not in here}
-    networks = [(weights[name], learners.get(str(arrays["arch"])), arrays, learners.get(str(arrays["arch"])).nets(arrays))
-                for name, arrays in here.items()]
+    networks = []
+    for name, arrays in here.items():
+        learner = learners.get(str(arrays["arch"]))
+        networks.append((weights[name], learner, arrays, learner.nets(arrays)))
     return (blend(there, weights) if there else None), networks
 
 

@@ -82,50 +82,46 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
     result.update(best_epoch=np.array(iterations, dtype=np.int64),
                   **{f"history_{k}": np.array(v, dtype=np.float32) for k, v in history.items()})
     stop_rows, stop_answers = x_stop.compute(), _gathered(client, pieces)
-    if network:
+    if network:  # trained here, by the single-process stage, on rows the workers draw by hash
+        from pipeline.stages.train import train as train_here
+
         most = min(TABLE_ROWS_SEEN, int(worker_memory(client) * MEMORY_SHARE / (4 * (n_features + 2) * ROW_COPIES)))
-        result = _blended(client, result, train_parts, most, fitting, stop_rows, stop_answers,
-                          (classes, params, task, schema, hooks), float(val_fraction), int(seed))
+        drawn = client.compute([_delayed(_network_rows, part, float(val_fraction), int(seed), min(1.0, most / fitting))
+                                for part in train_parts], sync=True)
+        rows = np.concatenate([x for x, _ in drawn] + [stop_rows])
+        answers = np.concatenate([y for _, y in drawn] + [stop_answers])
+        n = len(rows) - len(stop_rows)
+        hooks.info(f"the network for tables, here, on {n:,} of the {fitting:,} training rows, drawn by each row's "
+                   f"hash: as many as one worker holds")
+        trained = train_here(rows, answers, np.arange(n), np.arange(n, len(rows)), classes,
+                             dataclasses.replace(params, model=TableNet.name), task=task, schema=schema, hooks=hooks)
+        result = _blended({learner.name: result, TableNet.name: trained}, stop_rows, stop_answers, task, hooks)
     if task.needs_cuts:  # F1's threshold or qwk's cuts, fitted on the rows it stopped on
         result["cuts"] = task.fit_cuts(stop_answers, models.predict_proba(result, stop_rows))
     return result
 
 
-def _blended(client: Any, boosted: dict[str, np.ndarray], train_parts: np.ndarray, most: int, fitting: int,
-             stop_rows: np.ndarray, stop_answers: np.ndarray, setting: tuple, val_fraction: float,
-             seed: int) -> dict[str, np.ndarray]:
-    """LightGBM's model `boosted` blended with the network for tables, trained here on `most`
-    of the `fitting` training rows (drawn by hash) and stopping on the held-out sample; or
-    whichever of the two alone scores better there."""
-    from pipeline.stages.train import train as train_here
-
-    classes, params, task, schema, hooks = setting
-    share = min(1.0, most / max(fitting, 1))
-    drawn = client.compute([_delayed(_network_rows, part, val_fraction, seed, share) for part in train_parts],
-                           sync=True)
-    rows = np.concatenate([x for x, _ in drawn] + [stop_rows])
-    answers = np.concatenate([y for _, y in drawn] + [stop_answers])
-    n = len(rows) - len(stop_rows)
-    hooks.info(f"the network for tables, here, on {n:,} of the {fitting:,} training rows, drawn by each row's "
-               f"hash: as many as one worker holds")
-    network = train_here(rows, answers, np.arange(n), np.arange(n, len(rows)), classes,
-                         dataclasses.replace(params, model=TableNet.name), task=task, schema=schema, hooks=hooks)
-    candidates = {"lgbm": boosted, TableNet.name: network}
-    predictions = {part: models.predict_proba(model, stop_rows) for part, model in candidates.items()}
+def _blended(candidates: dict[str, dict[str, np.ndarray]], stop_rows: np.ndarray, stop_answers: np.ndarray,
+             task: Task, hooks: Hooks) -> dict[str, np.ndarray]:
+    """The blend of the `candidates` (the first's history kept), weighted by greedy ensemble
+    selection on the held-out sample, when it scores better there than each alone; else the
+    best alone."""
+    predictions = {name: models.predict_proba(model, stop_rows) for name, model in candidates.items()}
 
     def score(p: np.ndarray) -> float:
         return task.score(stop_answers, task.decode_target(p[:, 0]) if task.regression else p)
 
     weights, blended = select(predictions, score, task.better)
-    scores = ", ".join(f"{part} {score(p):.4f}" for part, p in predictions.items())
+    scores = ", ".join(f"{name} {score(p):.4f}" for name, p in predictions.items())
     if len(weights) == 1:
         kept = next(iter(weights))
         hooks.info(f"kept {kept} (held-out {task.metric}: {scores})")
         return candidates[kept]
     hooks.info(f"kept blend of {', '.join(f'{p} {w:.2f}' for p, w in weights.items())} (held-out {task.metric}: "
                f"{scores}, blend {blended:.4f})")
-    return {**{k: v for k, v in boosted.items() if k == "best_epoch" or k.startswith("history_")},
-            **blend({part: candidates[part] for part in weights}, weights)}
+    first = next(iter(candidates.values()))
+    return {**{k: v for k, v in first.items() if k == "best_epoch" or k.startswith("history_")},
+            **blend({name: candidates[name] for name in weights}, weights)}
 
 
 def _network_rows(part: str, val_fraction: float, seed: int, share: float) -> tuple[np.ndarray, np.ndarray]:
