@@ -102,12 +102,17 @@ def test_a_table_network_trains_fewer_epochs_only_where_a_table_is_large() -> No
     assert default.epochs(900_000) == default.min_epochs  # images are not tables
 
 
-def _large_table(monkeypatch: pytest.MonkeyPatch, preset: str, refit: bool = False) -> tuple[dict, list[str]]:
-    monkeypatch.setattr(train_stage, "LARGE_TABLE", 100)
-    frame = passengers(400)
+def _split_table(n: int) -> tuple[dict, Task, Schema, dict]:
+    """A Titanic-like table of `n` rows, ingested and split: (data, task, schema, split)."""
+    frame = passengers(n)
     data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
     task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    return data, task, schema, split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+
+
+def _large_table(monkeypatch: pytest.MonkeyPatch, preset: str, refit: bool = False) -> tuple[dict, list[str]]:
+    monkeypatch.setattr(train_stage, "LARGE_TABLE", 100)
+    data, task, schema, idx = _split_table(400)
     said: list[str] = []
     model = train_stage.train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(2),
                               TrainParams(preset=preset, epochs=1, batch_size=64, refit=refit), task=task,
@@ -127,10 +132,7 @@ def test_a_learner_past_its_row_budget_says_how_many_rows_it_drew(monkeypatch: p
     from pipeline.learners import linear
 
     monkeypatch.setattr(linear, "MAX_ROWS", 100)
-    frame = passengers(400)
-    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
-    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    data, task, schema, idx = _split_table(400)
     said: list[str] = []
     train_stage.train(data["X"], data["y"], idx["train_idx"], idx["val_idx"], np.arange(2),
                       TrainParams(model="linear"), task=task, schema=schema,
@@ -181,10 +183,7 @@ def test_a_tables_categories_reach_the_network_as_the_same_strings_when_decoded_
 
 
 def _fit_here_and_apart(name: str) -> tuple[tuple, tuple, list, list, np.ndarray]:
-    frame = passengers(300)
-    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
-    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    data, task, schema, idx = _split_table(300)
     spec = tabular.spec(schema.feature_names, schema.feature_kinds, schema.vocabularies, data["X"], data["y"])
     fits, heard = [], []
     for apart in (False, True):
@@ -209,10 +208,7 @@ def test_an_estimator_fitted_in_a_process_of_its_own_is_the_same_and_reports_its
 
 def test_the_train_stage_keeps_the_same_model_when_a_large_tables_estimator_fits_apart(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = passengers(300)
-    data = ingest(frame, frame.drop(columns="Survived"), IngestParams())
-    task, schema = Task.from_arrays(data), Schema.from_arrays(data)
-    idx = split(data["y"], data["classes"], SplitParams(val_fraction=0.2), task)
+    data, task, schema, idx = _split_table(300)
     models, said = [], []
     for large in (100, 10**9):  # apart, then here
         monkeypatch.setattr(train_stage, "LARGE_TABLE", large)
