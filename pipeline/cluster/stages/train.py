@@ -92,7 +92,7 @@ def train(train_parts: np.ndarray, classes: np.ndarray, val_fraction: np.ndarray
         answers = np.concatenate([y for _, y in drawn] + [stop_answers])
         n = len(rows) - len(stop_rows)
         hooks.info(f"the network for tables, here, on {n:,} of the {fitting:,} training rows, drawn by each row's "
-                   f"hash: as many as one worker holds")
+                   f"hash: as many as one worker holds (--model lgbm, or --preset fast, trains LightGBM alone)")
         trained = train_here(rows, answers, np.arange(n), np.arange(n, len(rows)), classes,
                              dataclasses.replace(params, model=TableNet.name), task=task, schema=schema, hooks=hooks)
         result = _blended({learner.name: result, TableNet.name: trained}, stop_rows, stop_answers, task, hooks)
