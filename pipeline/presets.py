@@ -7,62 +7,58 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Preset:
-    """How much training a preset buys: about `images` training images seen per network
-    (so small data gets more epochs), within [min_epochs, max_epochs], times `ensemble`, of
-    `image_model` when --model is auto and the data are images; `tta` unless --no-tta. With
-    `converge`, an image network trains until validation converges (see
-    pipeline.training.schedule), within a cap of its own (CONVERGE_IMAGES); `small_ensemble`
-    is then how many such networks to average on fewer than SMALL_IMAGES training rows.
-    On a table past LARGE_TABLE training rows, `large_table` names the learners it trains."""
+class Epochs:
+    """About `rows` training rows seen per network (so small data gets more epochs), within
+    [least, most] epochs."""
 
-    images: int
-    min_epochs: int
-    max_epochs: int
+    rows: int
+    least: int
+    most: int
+
+    def of(self, n_train: int, least: int | None = None) -> int:
+        return max(self.least if least is None else least, min(self.most, round(self.rows / max(n_train, 1))))
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How much training a preset buys: each image network's epochs (`images`) and each
+    table network's (`tables`), fixed before training from the number of training rows; times
+    `ensemble` networks of `image_model` when --model is auto and the data are images, or
+    `small_ensemble` on fewer than SMALL_IMAGES training rows where that is set; `tta`
+    unless --no-tta. On a table past LARGE_TABLE training rows, `large_table` names the
+    learners it trains."""
+
+    images: Epochs
+    tables: Epochs
     ensemble: int
     image_model: str = "cnn"
     tta: bool = False
-    converge: bool = False
     small_ensemble: int = 0
     large_table: tuple[str, ...] = ()  # the learners a large table trains (none named: every table learner)
 
-    def epochs(self, n_train: int, converging: bool = False, table: bool = False) -> int:
-        if converging:
-            images, least, most = CONVERGE_IMAGES, CONVERGE_MIN_EPOCHS, CONVERGE_MAX_EPOCHS
-        else:
-            images, least, most = self.images, self.min_epochs, self.max_epochs
-        if table:
-            images = min(images, TABLE_ROWS)
-            least = min(least, max(1, round(TABLE_ROWS_SEEN / max(n_train, 1))))
-        return max(least, min(most, round(images / max(n_train, 1))))
+    def epochs(self, n_train: int, table: bool = False) -> int:
+        if not table:
+            return self.images.of(n_train)
+        # a table too large for the least epochs sees TABLE_ROWS_SEEN rows in all (at least one epoch)
+        return self.tables.of(n_train, min(self.tables.least, max(1, round(TABLE_ROWS_SEEN / max(n_train, 1)))))
 
-    def members(self, n_train: int, converging: bool) -> int:
-        if converging and self.small_ensemble and n_train < SMALL_IMAGES:
+    def members(self, n_train: int, image: bool) -> int:
+        if image and self.small_ensemble and n_train < SMALL_IMAGES:
             return self.small_ensemble
         return self.ensemble
 
 
-# On a small image set a converging network trains in a minute or two, and a second one,
-# averaged, gains more than longer training: on the 4k digits, two converging networks scored
-# 0.987 and 0.989 in 0.55x to 0.68x of the recipe's time, where one scored 0.984 to 0.987, and
-# one trained twice as long (patience 8) 0.986 and 0.988 (docs/avx2.md).
+# The default's image networks: epochs fixed by the number of training rows, never by how
+# validation scores move (which differ from CPU to CPU), sized so that both commands take at
+# most half the Kaggle recipe's time on AVX2 and AVX-512 alike: on a small set (under
+# SMALL_IMAGES rows) two networks of 12 epochs, averaged (4k digits: 2 x 15 scored as 1 x 30,
+# with less spread between seeds), and on Fashion-MNIST's 54,000 rows one of 9 (docs/avx2.md,
+# "Epochs fixed before training").
 SMALL_IMAGES = 10_000
+DEFAULT_IMAGES = Epochs(rows=480_000, least=5, most=12)
 
-# A converging network's cap, which only a set that still improves reaches: about 560,000
-# images' worth, so that a 42,000-row competition (37,800 training rows) trains at most 15
-# epochs, 5.9 minutes on the issue's 2-core AVX2 EPYC (11.3 on Eigen's kernels), so under 15
-# even when that VM runs at half speed, where 800,000 images' worth (21 epochs) would not; and
-# at least 15 epochs, which Fashion-MNIST's 54,000 rows need for 0.935 on test (docs/avx2.md).
-CONVERGE_IMAGES = 560_000
-CONVERGE_MIN_EPOCHS = 15
-# and at most the recipe's 30 epochs: two networks on a small set then train at most twice the
-# recipe's epochs, at 2.3x to 2.6x its images/s on the same kernels, so in less than its time
-# however late they converge (one 4k-digit seed took 1.16x of it with a cap of 100; docs/avx2.md)
-CONVERGE_MAX_EPOCHS = 30
-
-
-# A table network sees at most this many rows (a table of up to 3,000 training rows per fold
-# still gets the preset's 100 epochs). On mixed_50k (25,000 rows per fold) 12 epochs instead
+# A table network of the default and best presets sees this many rows' worth (a table of up
+# to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per fold) 12 epochs instead
 # of 32 scored 0.8363 AUC out of fold rather than 0.8116 and the blend 0.8463 on test rather
 # than 0.8448, in 145 s rather than 186 s; reg_40k's and dated_15k's blends lost 0.3% and
 # 0.2% RMSE for 34% and 43% less time (docs/tabular.md, "The network's rows on larger tables").
@@ -80,7 +76,8 @@ LARGE_TABLE = 200_000
 
 PRESETS = {
     # On 1,000,000 rows, boosting alone: the network's 3 epochs took 85 s, boosting 12.5 s
-    "fast": Preset(images=100_000, min_epochs=2, max_epochs=10, ensemble=1, large_table=("hgb",)),
-    "default": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=1, converge=True, small_ensemble=2),
-    "best": Preset(images=800_000, min_epochs=10, max_epochs=100, ensemble=3, image_model="cnn_large", tta=True),
+    "fast": Preset(images=Epochs(100_000, 2, 10), tables=Epochs(100_000, 2, 10), ensemble=1, large_table=("hgb",)),
+    "default": Preset(images=DEFAULT_IMAGES, tables=Epochs(TABLE_ROWS, 10, 100), ensemble=1, small_ensemble=2),
+    # about twice the recipe's time: three networks of up to 40 epochs (4k digits), 13 on Fashion-MNIST
+    "best": Preset(images=Epochs(700_000, 5, 40), tables=Epochs(TABLE_ROWS, 10, 100), ensemble=3, tta=True),
 }

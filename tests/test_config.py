@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.parse import parse_duration
-from pipeline.presets import PRESETS, SMALL_IMAGES
+from pipeline.presets import DEFAULT_IMAGES, PRESETS, SMALL_IMAGES
 from pipeline.errors import PipelineError
 
 
@@ -64,26 +64,21 @@ def test_the_default_epochs_and_ensemble_are_the_presets_choice(tmp_path: Path) 
     assert (train.preset, train.epochs, train.ensemble, train.refit) == ("default", 0, 0, False)
 
 
-def test_the_default_averages_two_converging_networks_on_small_image_sets_only() -> None:
+def test_the_default_averages_two_image_networks_on_small_image_sets_only() -> None:
     default = PRESETS["default"]
-    assert default.members(SMALL_IMAGES - 1, converging=True) == 2
-    assert default.members(SMALL_IMAGES, converging=True) == 1
-    assert default.members(100, converging=False) == 1  # a table, or --epochs
-    assert PRESETS["best"].members(100, converging=False) == PRESETS["best"].ensemble
+    assert default.members(SMALL_IMAGES - 1, image=True) == 2
+    assert default.members(SMALL_IMAGES, image=True) == 1
+    assert default.members(100, image=False) == 1  # a table
+    assert PRESETS["best"].members(100, image=True) == PRESETS["best"].ensemble
 
 
-def test_a_converging_network_trains_at_most_15_epochs_on_a_42k_competition() -> None:
+def test_the_default_fixes_an_image_networks_epochs_by_its_training_rows_alone() -> None:
     default = PRESETS["default"]
-    assert default.epochs(37_800, converging=True) == 15  # 42,000 rows less validation's tenth
-    assert default.epochs(37_800) == 21  # a table's network keeps its 800,000 images' worth
-    assert default.epochs(54_000, converging=True) == default.epochs(54_000) == 15  # Fashion-MNIST, as before
-    assert default.epochs(200_000, converging=True) == 15
-
-
-def test_a_small_sets_converging_networks_train_at_most_the_recipes_30_epochs_each() -> None:
-    default = PRESETS["default"]
-    assert default.epochs(3_600, converging=True) == default.epochs(18_000, converging=True) == 30
-    assert default.epochs(3_600) == default.max_epochs == 100  # a table's network keeps its cap
+    assert default.epochs(3_600) == default.epochs(1_437) == DEFAULT_IMAGES.most == 12  # 4k digits, 8x8 demo
+    assert default.epochs(54_000) == 9  # Fashion-MNIST
+    assert default.epochs(37_800) == 12  # a 42,000-row competition less validation's tenth
+    assert default.epochs(500_000) == DEFAULT_IMAGES.least
+    assert default.epochs(37_800, table=True) == 10  # a table's network keeps its own count
 
 
 @pytest.mark.parametrize(

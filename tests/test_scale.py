@@ -96,10 +96,10 @@ def test_boosting_on_a_large_table_takes_fewer_iterations_at_a_higher_rate(modul
 
 def test_a_table_network_trains_fewer_epochs_only_where_a_table_is_large() -> None:
     default = PRESETS["default"]
-    assert default.epochs(40_000, table=True) == default.min_epochs  # as before: at least the preset's least
-    assert default.epochs(900_000, table=True) == round(TABLE_ROWS_SEEN / 900_000) < default.min_epochs
+    assert default.epochs(40_000, table=True) == default.tables.least  # as before: at least the preset's least
+    assert default.epochs(900_000, table=True) == round(TABLE_ROWS_SEEN / 900_000) < default.tables.least
     assert default.epochs(50_000_000, table=True) == 1
-    assert default.epochs(900_000) == default.min_epochs  # images are not tables
+    assert default.epochs(50_000_000) == default.images.least  # images are not tables
 
 
 def _split_table(n: int) -> tuple[dict, Task, Schema, dict]:

@@ -265,26 +265,6 @@ def test_a_short_run_scores_on_validation_what_it_scores_on_its_training_rows() 
     assert accuracy(everything, True) > 0.6  # the refit network, trained without validation
 
 
-def test_batch_norm_statistics_come_from_one_seeded_augmented_draw_of_images() -> None:
-    """A converging image network is normalised as training normalised it, by statistics of
-    augmented rows, drawn the same way every time (so a rerun or a resumed run gets the same
-    statistics); with no augmentation, or for a fixed count of epochs, the rows are as they are."""
-    from pipeline.training.keras_fit import _statistics_rows
-    from pipeline.training.plan import Plan
-
-    keras = load_keras()
-    x = np.random.default_rng(0).random((40, 12, 12, 1), dtype=np.float32)
-    fit_idx = np.arange(5, 35)
-    rows = np.arange(8)
-    plan = Plan(10, None, None, None, converging=True)
-    first = _statistics_rows(keras, plan, x, fit_idx, 1.0)(rows)
-    assert first.shape == (8, 12, 12, 1) and not np.allclose(first, x[fit_idx[rows]])
-    np.testing.assert_array_equal(first, _statistics_rows(keras, plan, x, fit_idx, 1.0)(rows))
-    np.testing.assert_array_equal(_statistics_rows(keras, plan, x, fit_idx, 0.0)(rows), x[fit_idx[rows]])
-    fixed = Plan(10, None, None, None)
-    np.testing.assert_array_equal(_statistics_rows(keras, fixed, x, fit_idx, 1.0)(rows), x[fit_idx[rows]])
-
-
 def test_an_ensemble_with_refit_keeps_both_sets_of_networks(trained: dict, tmp_path: Path) -> None:
     d, pre, idx = trained["data"], trained["pre"], trained["idx"]
     labels = []
@@ -370,18 +350,18 @@ def test_augmentation_weakens_as_the_training_set_grows() -> None:
 
 def test_the_preset_chooses_more_epochs_for_smaller_data() -> None:
     default, fast = PRESETS["default"], PRESETS["fast"]
-    assert default.epochs(54_000) < default.epochs(3_600) <= default.max_epochs
-    assert fast.epochs(54_000) == fast.min_epochs >= 2 and fast.epochs(10) == fast.max_epochs
+    assert default.epochs(54_000) < default.epochs(3_600) == default.images.most
+    assert fast.epochs(54_000) == fast.images.least >= 2 and fast.epochs(10) == fast.images.most
     assert PRESETS["best"].ensemble > 1
 
 
-def test_the_best_preset_trains_the_large_cnn() -> None:
+def test_the_best_preset_trains_the_cnn_with_tta() -> None:
     train_df, _ = digit_frames(n_train=60, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), np.arange(3),
                   TrainParams(preset="best", epochs=1, ensemble=1, batch_size=16))
-    assert str(model["arch"]) == "cnn_large"
+    assert str(model["arch"]) == "cnn" and PRESETS["best"].tta
     assert predict_proba(model, pre["x"][:5]).shape == (5, 3)
 
 

@@ -17,9 +17,8 @@ validation chose, up to LARGE_TABLE training rows (pipeline.presets; past it, th
 also trains only its `large_table` learners). Metrics whose labels need cut points (binary F1's threshold, qwk's cuts;
 pipeline.cuts) get them fitted to the kept model on the rows it is judged on, stored as `cuts`.
 Keras networks learn under a cosine learning-rate decay over the epochs --epochs (or the
-preset) fixes; under the default preset an image network instead holds its peak rate until
-validation converges and then decays (pipeline.training.schedule), the preset's epochs (or
---time-budget) capping the whole; early stopping restores the best weights of the decay. An
+preset, from the number of training rows) fixes (pipeline.training.schedule), which
+--time-budget may shorten; early stopping restores the best weights of the decay. An
 ensemble trains several seeds and averages their outputs; --refit retrains each on train +
 val for the epoch count validation chose. Keras networks train under a tf.distribute strategy
 (--strategy), with the user's batch size as the global batch split across the replicas.
@@ -209,14 +208,14 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     # first: a multi-worker strategy must exist before TensorFlow runs any op
     strategy, strategy_name = distribution(params.strategy) if learner.keras else (None, "one")
     params = dataclasses.replace(params, precision=training_precision(params.precision, arch))
-    # images only: a table's few validation rows make a noisy judge, and its network trains in seconds
-    converging = preset.converge and not params.epochs and learner.image
-    n_members = len(splits) if bagged else params.ensemble or preset.members(len(train_idx), converging)
+    # --epochs without --ensemble: one network, as the user sized it
+    image = learner.image and not params.epochs
+    n_members = len(splits) if bagged else params.ensemble or preset.members(len(train_idx), image)
     kind = "fold" if bagged else "net"
     splits = splits if bagged else splits * n_members
     budget = parse_duration(params.time_budget)
     plan = Plan(
-        epochs=params.epochs or preset.epochs(len(train_idx), converging, table=not learner.image),
+        epochs=params.epochs or preset.epochs(len(train_idx), table=not learner.image),
         budget=budget / (n_members * (2 if params.refit and not bagged else 1)) if budget else None,
         on_epoch=base.on_epoch,
         on_batch=base.on_batch,
@@ -225,7 +224,6 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
         tensorboard=base.tensorboard,
         task=base.task,
         spec=base.spec,
-        converging=converging,
     )
     augment = augmentation_strength(len(train_idx)) if learner.image else 0.0
 

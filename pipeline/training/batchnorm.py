@@ -6,12 +6,10 @@ network, with augmentation and dropout on) they describe a network that no longe
 the validation score and the submission are near chance. So before every validation, and at
 the end of training, each BatchNormalization layer's moving mean and variance are set to the
 statistics of its inputs over a fixed sample of training rows, passed through the network as
-predict will pass them: no dropout, every earlier layer already normalised. Which rows is the
-caller's choice (pipeline.training.keras_fit): for a network that trains until it converges,
-one seeded draw of the training augmentation, the images it learnt from (on the 4k digits the
-two-network default went from 0.98663 to 0.98875 over eight seeds); for a short, fixed run the
-rows as they are (8x8 digits, `--epochs 3`: 0.96 against 0.91 with augmented rows). See
-docs/avx2.md.
+predict will pass them: no dropout, every earlier layer already normalised. The rows are the
+caller's (pipeline.training.keras_fit), as they are, not under the training augmentation:
+8x8 digits, `--epochs 3`: 0.96 against 0.91 with augmented rows; on the 4k digits, two
+networks of 15 epochs scored the same either way (docs/avx2.md).
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from typing import Any, Callable
 
 SAMPLE_ROWS = 1024  # enough for the statistics of every layer; about 2% of an epoch on 42k rows
 BATCH = 256
-SEED = 1000  # the sample's augmentation draw: fixed, so reruns and resumed runs get the same statistics
 
 
 def sample_batches(rows: Any, n: int) -> list[Any]:

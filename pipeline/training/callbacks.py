@@ -21,9 +21,8 @@ from pipeline.training.plan import Plan
 def early_stopping(keras: Any, epochs: int, n_val: int, monitor: str = "val_accuracy") -> Any:
     """Keras' EarlyStopping on validation accuracy (or, with `monitor` "val_loss", on the
     loss: the lowest so far is the best, for metrics that score probabilities or numbers), judged
-    only once the learning rate decays (pipeline.training.schedule moves `start_from_epoch`
-    there; for a fixed count, its second half): earlier, high-rate epochs are never the ones
-    to keep, and stopping there would skip the low-rate epochs that gain most. An epoch within one standard error
+    only in the second half of the decay (pipeline.training.schedule keeps `start_from_epoch`
+    there): earlier, high-rate epochs are never the ones to keep, and stopping there would skip the low-rate epochs that gain most. An epoch within one standard error
     (sqrt(p (1 - p) / n_val)) of the best accuracy so far counts as good as the best: epochs
     closer than that are a coin toss on `n_val` rows, and the later one has trained at a lower
     rate. Training stops after `patience` epochs in a row below that, and the latest good

@@ -16,7 +16,6 @@ import numpy as np
 from pipeline import cache
 from pipeline.keras_env import INFERENCE_BATCH, load_keras
 from pipeline.training import batchnorm
-from pipeline.training.augment import augmented
 from pipeline.training.callbacks import BackupAndRestore, ProgressAndBudget, early_stopping
 from pipeline.training.plan import Plan
 from pipeline.training.schedule import Schedule
@@ -97,12 +96,11 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
     callbacks = [
         *restore,  # first: it sets the starting epoch the others then see
         # before early stopping, which keeps the best epoch's weights with their statistics
-        batchnorm.Recompute(keras, batchnorm.sample_batches(_statistics_rows(keras, plan, x, fit_idx, augment, text),
+        batchnorm.Recompute(keras, batchnorm.sample_batches(lambda rows: _rows(plan, x, fit_idx[rows], text),
                                                           len(fit_idx))),
         ProgressAndBudget(keras, plan, math.ceil(len(fit_idx) / params.batch_size)),
         # after the budget has capped plan.epochs, before early stopping reads where the decay starts
-        Schedule(keras, plan, params.learning_rate, plan.task.early_stopping_monitor, stopping,
-                 None if backup is None else backup / "schedule.json"),
+        Schedule(keras, plan, params.learning_rate, stopping),
         *([stopping] if stopping else []),
         *([keras.callbacks.TensorBoard(str(plan.tensorboard))] if plan.tensorboard else []),
     ]
@@ -125,17 +123,6 @@ def fit_keras(build: Build, x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, v
     if stopping is not None and stopping.best_weights is not None:
         return net, kept, stopping.best_epoch + 1
     return net, kept, len(kept["loss"])
-
-
-def _statistics_rows(keras: Any, plan: Plan, x: np.ndarray, fit_idx: np.ndarray,
-                     augment: float, text: np.ndarray | None = None) -> Callable[[np.ndarray], Any]:
-    """The rows (positions in `fit_idx`) batch norm's statistics come from: for a converging
-    image network, under one seeded draw of the training augmentation, as it trained on them;
-    for a fixed count of epochs (short runs, whose networks have not yet learnt the
-    augmentation) and for a table's columns, as they are (see pipeline.training.batchnorm)."""
-    if plan.spec is None and augment > 0 and plan.converging:
-        return lambda rows: augmented(keras, x[fit_idx[rows]], augment, seed=batchnorm.SEED)
-    return lambda rows: _rows(plan, x, fit_idx[rows], text)
 
 
 def _rows(plan: Plan, x: np.ndarray, idx: np.ndarray, text: np.ndarray | None = None, coded: bool = False) -> Any:

@@ -1,5 +1,4 @@
-"""The plan of one network's training: how many epochs (a fixed count, or at most that many
-while it converges, see pipeline.training.schedule), what time budget, under which
+"""The plan of one network's training: how many epochs, what time budget, under which
 strategy, for which task (and, for a table, which columns), and where its progress (the epoch and batch hooks) and TensorBoard logs go; and
 the label ("net 2/3 ") that tells ensemble members and refits apart in that progress.
 """
@@ -23,12 +22,8 @@ class Plan:
     def __init__(self, epochs: int, budget: float | None, on_epoch: EpochHook | None,
                  on_batch: BatchHook | None, label: str = "", strategy: Any = None,
                  multi_worker: bool = False, tensorboard: Path | None = None, task: Task = CLASSES,
-                 spec: dict[str, np.ndarray] | None = None, converging: bool = False):
+                 spec: dict[str, np.ndarray] | None = None):
         self.epochs, self.budget, self.label = epochs, budget, label
-        self.converging = converging  # train until validation converges, `epochs` at most
-        # epochs at the peak learning rate before the decay: none for a fixed count; for a
-        # converging plan, all of them until the schedule sees convergence and sets it
-        self.hold = epochs if converging else 0
         self.on_epoch, self.on_batch = on_epoch, on_batch
         self.strategy, self.multi_worker, self.tensorboard = strategy, multi_worker, tensorboard
         self.task = task  # the head, the loss and what early stopping watches
@@ -39,7 +34,7 @@ class Plan:
         fixed count (a refit's)."""
         logs = self.tensorboard / name if self.tensorboard and name else self.tensorboard
         return Plan(epochs or self.epochs, self.budget, self.on_epoch, self.on_batch, label, self.strategy,
-                    self.multi_worker, logs, self.task, self.spec, converging=self.converging and not epochs)
+                    self.multi_worker, logs, self.task, self.spec)
 
 
 def label(kind: str, m: int, n: int) -> str:
