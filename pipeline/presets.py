@@ -23,15 +23,13 @@ class Epochs:
 class Preset:
     """How much training a preset buys: each image network's epochs (`images`) and each
     table network's (`tables`), fixed before training from the number of training rows; times
-    `ensemble` networks of `image_model` when --model is auto and the data are images, or
-    `small_ensemble` on fewer than SMALL_IMAGES training rows where that is set; `tta`
-    unless --no-tta. On a table past LARGE_TABLE training rows, `large_table` names the
-    learners it trains."""
+    `ensemble` networks on images, or `small_ensemble` on fewer than SMALL_IMAGES training rows
+    where that is set; `tta` unless --no-tta. On a table past LARGE_TABLE training rows,
+    `large_table` names the learners it trains."""
 
     images: Epochs
     tables: Epochs
     ensemble: int
-    image_model: str = "cnn"
     tta: bool = False
     small_ensemble: int = 0
     large_table: tuple[str, ...] = ()  # the learners a large table trains (none named: every table learner)
@@ -58,10 +56,11 @@ SMALL_IMAGES = 10_000
 DEFAULT_IMAGES = Epochs(rows=480_000, least=5, most=12)
 
 # A table network of the default and best presets sees this many rows' worth (a table of up
-# to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per fold) 12 epochs instead
-# of 32 scored 0.8363 AUC out of fold rather than 0.8116 and the blend 0.8463 on test rather
-# than 0.8448, in 145 s rather than 186 s; reg_40k's and dated_15k's blends lost 0.3% and
-# 0.2% RMSE for 34% and 43% less time (docs/tabular.md, "The network's rows on larger tables").
+# to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per
+# fold) 12 epochs instead of 32 scored 0.8363 AUC out of fold rather than 0.8116 and the
+# blend 0.8463 on test rather than 0.8448, in 145 s rather than 186 s; reg_40k's and
+# dated_15k's blends lost 0.3% and 0.2% RMSE for 34% and 43% less time (docs/tabular.md, "The
+# network's rows on larger tables").
 TABLE_ROWS = 300_000
 # and, on a table too large for the preset's least epochs, this many rows in all (at least one
 # epoch): 3 epochs of a 1,000,000-row table's 900,000 training rows, where 10 took 380 s.
