@@ -48,12 +48,13 @@ class Preset:
 
 # The default's image networks: epochs fixed by the number of training rows, never by how
 # validation scores move (which differ from CPU to CPU), sized so that both commands take at
-# most half the Kaggle recipe's time on AVX2 and AVX-512 alike: on a small set (under
-# SMALL_IMAGES rows) two networks of 12 epochs, averaged (4k digits: 2 x 15 scored as 1 x 30,
-# with less spread between seeds), and on Fashion-MNIST's 54,000 rows one of 9 (docs/avx2.md,
-# "Epochs fixed before training").
+# most half the Kaggle recipe's time with oneDNN held to AVX2 (float32, where AVX-512 with
+# bfloat16 is faster): on a small set (under SMALL_IMAGES rows) two networks of 10 epochs,
+# averaged (4k digits: 2 x 15 scored as 1 x 30, with less spread between seeds; 2 x 12 took
+# 0.46x to 0.62x of the recipe held to AVX2), and on Fashion-MNIST's 54,000 rows one of 7
+# (9 took 0.59x) (docs/avx2.md, "Epochs fixed before training").
 SMALL_IMAGES = 10_000
-DEFAULT_IMAGES = Epochs(rows=480_000, least=5, most=12)
+DEFAULT_IMAGES = Epochs(rows=378_000, least=5, most=10)
 
 # A table network of the default and best presets sees this many rows' worth (a table of up
 # to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per

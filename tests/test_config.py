@@ -74,9 +74,9 @@ def test_the_default_averages_two_image_networks_on_small_image_sets_only() -> N
 
 def test_the_default_fixes_an_image_networks_epochs_by_its_training_rows_alone() -> None:
     default = PRESETS["default"]
-    assert default.epochs(3_600) == default.epochs(1_437) == DEFAULT_IMAGES.most == 12  # 4k digits, 8x8 demo
-    assert default.epochs(54_000) == 9  # Fashion-MNIST
-    assert default.epochs(37_800) == 12  # a 42,000-row competition less validation's tenth
+    assert default.epochs(3_600) == default.epochs(1_437) == DEFAULT_IMAGES.most == 10  # 4k digits, 8x8 demo
+    assert default.epochs(54_000) == 7  # Fashion-MNIST
+    assert default.epochs(37_800) == 10  # a 42,000-row competition less validation's tenth
     assert default.epochs(500_000) == DEFAULT_IMAGES.least
     assert default.epochs(37_800, table=True) == 10  # a table's network keeps its own count
 
