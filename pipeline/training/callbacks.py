@@ -22,10 +22,10 @@ def early_stopping(keras: Any, epochs: int, n_val: int, monitor: str = "val_accu
     """Keras' EarlyStopping on validation accuracy (or, with `monitor` "val_loss", on the
     loss: the lowest so far is the best, for metrics that score probabilities or numbers), judged
     only in the second half of the decay (pipeline.training.schedule keeps `start_from_epoch`
-    there): earlier, high-rate epochs are never the ones to keep, and stopping there would skip the low-rate epochs that gain most. An epoch within one standard error
-    (sqrt(p (1 - p) / n_val)) of the best accuracy so far counts as good as the best: epochs
-    closer than that are a coin toss on `n_val` rows, and the later one has trained at a lower
-    rate. Training stops after `patience` epochs in a row below that, and the latest good
+    there): earlier, high-rate epochs are never the ones to keep, and stopping there would skip
+    the low-rate epochs that gain most. An epoch within one standard error (sqrt(p (1 - p) /
+    n_val)) of the best accuracy so far counts as good as the best: epochs closer than that are
+    a coin toss on `n_val` rows, and the later one has trained at a lower rate. Training stops after `patience` epochs in a row below that, and the latest good
     epoch's weights are restored.
 
     Not validation loss: it bottoms out while accuracy still climbs, and on Fashion-MNIST it
