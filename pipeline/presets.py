@@ -22,16 +22,18 @@ class Epochs:
 @dataclass(frozen=True)
 class Preset:
     """How much training a preset buys: each image network's epochs (`images`) and each
-    table network's (`tables`), fixed before training from the number of training rows; times
-    `ensemble` networks on images, or `small_ensemble` on fewer than SMALL_IMAGES training rows
-    where that is set; `tta` unless --no-tta. On a table past LARGE_TABLE training rows,
-    `large_table` names the learners it trains."""
+    table network's (`tables`), fixed before training from the number of training rows; on
+    images, networks of `image_model` when --model is auto, `image_ensemble` of them (under
+    SMALL_IMAGES training rows, and from there on) where that is set, else `ensemble` (also a
+    table's networks on one held-out split); `tta` unless --no-tta. On a table past
+    LARGE_TABLE training rows, `large_table` names the learners it trains."""
 
     images: Epochs
     tables: Epochs
     ensemble: int
+    image_model: str = "cnn"
+    image_ensemble: tuple[int, int] | None = None  # (under SMALL_IMAGES training rows, from there on)
     tta: bool = False
-    small_ensemble: int = 0
     large_table: tuple[str, ...] = ()  # the learners a large table trains (none named: every table learner)
 
     def epochs(self, n_train: int, table: bool = False) -> int:
@@ -41,8 +43,8 @@ class Preset:
         return self.tables.of(n_train, min(self.tables.least, max(1, round(TABLE_ROWS_SEEN / max(n_train, 1)))))
 
     def members(self, n_train: int, image: bool) -> int:
-        if image and self.small_ensemble and n_train < SMALL_IMAGES:
-            return self.small_ensemble
+        if image and self.image_ensemble:
+            return self.image_ensemble[n_train >= SMALL_IMAGES]
         return self.ensemble
 
 
@@ -55,6 +57,12 @@ class Preset:
 # (9 took 0.59x) (docs/avx2.md, "Epochs fixed before training").
 SMALL_IMAGES = 10_000
 DEFAULT_IMAGES = Epochs(rows=378_000, least=5, most=10)
+# best's: one cnn_large of about 1,200,000 images' worth, two of 30 epochs on a small set, so
+# both commands take about twice the recipe's time. On Fashion-MNIST (22 epochs) one scored
+# 0.9409 in 1.70x, where two of 11 scored 0.9384 in 2.01x, three of 14 0.9408 in 3.58x and
+# three cnn of 13 0.9369; on the 4k digits two of 30 scored 0.989 and 0.990 in 1.62x to 1.78x,
+# as three of 20 did (docs/avx2.md, "The best preset").
+BEST_IMAGES = Epochs(rows=1_200_000, least=5, most=30)
 
 # A table network of the default and best presets sees this many rows' worth (a table of up
 # to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per
@@ -77,7 +85,7 @@ LARGE_TABLE = 200_000
 PRESETS = {
     # On 1,000,000 rows, boosting alone: the network's 3 epochs took 85 s, boosting 12.5 s
     "fast": Preset(images=Epochs(100_000, 2, 10), tables=Epochs(100_000, 2, 10), ensemble=1, large_table=("hgb",)),
-    "default": Preset(images=DEFAULT_IMAGES, tables=Epochs(TABLE_ROWS, 10, 100), ensemble=1, small_ensemble=2),
-    # about twice the recipe's time: three networks of up to 40 epochs (4k digits), 13 on Fashion-MNIST
-    "best": Preset(images=Epochs(700_000, 5, 40), tables=Epochs(TABLE_ROWS, 10, 100), ensemble=3, tta=True),
+    "default": Preset(images=DEFAULT_IMAGES, tables=Epochs(TABLE_ROWS, 10, 100), ensemble=1, image_ensemble=(2, 1)),
+    "best": Preset(images=BEST_IMAGES, tables=Epochs(TABLE_ROWS, 10, 100), ensemble=3, image_model="cnn_large",
+                   image_ensemble=(2, 1), tta=True),
 }

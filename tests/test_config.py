@@ -69,7 +69,9 @@ def test_the_default_averages_two_image_networks_on_small_image_sets_only() -> N
     assert default.members(SMALL_IMAGES - 1, image=True) == 2
     assert default.members(SMALL_IMAGES, image=True) == 1
     assert default.members(100, image=False) == 1  # a table
-    assert PRESETS["best"].members(100, image=True) == PRESETS["best"].ensemble
+    best = PRESETS["best"]
+    assert (best.members(3_600, image=True), best.members(54_000, image=True)) == (2, 1)
+    assert best.members(300_000, image=False) == best.ensemble == 3  # a large table's networks on one split
 
 
 def test_the_default_fixes_an_image_networks_epochs_by_its_training_rows_alone() -> None:

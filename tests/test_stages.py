@@ -352,16 +352,16 @@ def test_the_preset_chooses_more_epochs_for_smaller_data() -> None:
     default, fast = PRESETS["default"], PRESETS["fast"]
     assert default.epochs(54_000) < default.epochs(3_600) == default.images.most
     assert fast.epochs(54_000) == fast.images.least >= 2 and fast.epochs(10) == fast.images.most
-    assert PRESETS["best"].ensemble > 1
+    assert PRESETS["best"].epochs(54_000) > default.epochs(54_000)
 
 
-def test_the_best_preset_trains_the_cnn_with_tta() -> None:
+def test_the_best_preset_trains_the_large_cnn_with_tta() -> None:
     train_df, _ = digit_frames(n_train=60, n_test=1)
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), np.arange(3),
                   TrainParams(preset="best", epochs=1, ensemble=1, batch_size=16))
-    assert str(model["arch"]) == "cnn" and PRESETS["best"].tta
+    assert str(model["arch"]) == "cnn_large" and PRESETS["best"].tta
     assert predict_proba(model, pre["x"][:5]).shape == (5, 3)
 
 

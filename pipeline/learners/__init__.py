@@ -35,13 +35,14 @@ def get(name: str) -> Learner:
     return REGISTRY[name]
 
 
-def chosen(model: str, image: bool, text: bool = False, table: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The learners --model asks for on this data: `auto` is the CNN (`cnn`) for images and,
-    for a table, the `table` learners given or else every TABLE learner (with TEXT ones where
-    it has `text` columns), as is a CNN asked for on a table."""
+def chosen(model: str, image: bool, image_model: str, text: bool = False,
+           table: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The learners --model asks for on this data: `auto` is the preset's `image_model` for
+    images and, for a table, the `table` learners given or else every TABLE learner (with
+    TEXT ones where it has `text` columns), as is a CNN asked for on a table."""
     table = table or TABLE + (TEXT if text else ())
     if model == "auto":
-        return ("cnn",) if image else table
+        return (image_model,) if image else table
     if REGISTRY[model].image and not image:
         return table
     if REGISTRY[model].text and not text:

@@ -106,7 +106,7 @@ def train(
         raise PipelineError("--tensorboard needs the tensorboard package: pip install tensorboard")
     preset = PRESETS[params.preset]
     large = preset.large_table if len(train_idx) > LARGE_TABLE else ()
-    fitted = learners.chosen(params.model, x.ndim == 4, text is not None, large)
+    fitted = learners.chosen(params.model, x.ndim == 4, preset.image_model, text is not None, large)
     if large and params.model == "auto" and x.ndim != 4:
         hooks.info(f"{len(train_idx):,} training rows: the {params.preset} preset trains {', '.join(large)} alone "
                    f"on a table past {LARGE_TABLE:,} (--preset default for every learner)")
