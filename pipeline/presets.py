@@ -57,12 +57,13 @@ class Preset:
 # (9 took 0.59x) (docs/avx2.md, "Epochs fixed before training").
 SMALL_IMAGES = 10_000
 DEFAULT_IMAGES = Epochs(rows=378_000, least=5, most=10)
-# best's: one cnn_large of about 1,200,000 images' worth, two of 30 epochs on a small set, so
-# both commands take about twice the recipe's time. On Fashion-MNIST (22 epochs) one scored
-# 0.9409 in 1.70x, where two of 11 scored 0.9384 in 2.01x, three of 14 0.9408 in 3.58x and
-# three cnn of 13 0.9369; on the 4k digits two of 30 scored 0.989 and 0.990 in 1.62x to 1.78x,
-# as three of 20 did (docs/avx2.md, "The best preset").
-BEST_IMAGES = Epochs(rows=1_200_000, least=5, most=30)
+# best's: one cnn_large of about 1,080,000 images' worth (20 epochs on Fashion-MNIST's 54,000
+# training rows), two of 30 epochs on a small set, so both commands take about twice the
+# recipe's time held to AVX2. On Fashion-MNIST one of 22 epochs scored 0.9417 in 2.31x held to
+# AVX2 (1.70x natively), where two of 11 scored 0.9384 in 2.01x natively, three of 14 0.9408
+# in 3.58x, and three `cnn` of 13 0.9369; on the 4k digits two of 30 scored 0.989 and 0.990
+# in 1.62x to 1.78x natively, as three of 20 did (docs/avx2.md, "The best preset").
+BEST_IMAGES = Epochs(rows=1_080_000, least=5, most=30)
 
 # A table network of the default and best presets sees this many rows' worth (a table of up
 # to 3,000 training rows per fold still gets their 100 epochs). On mixed_50k (25,000 rows per
