@@ -360,8 +360,9 @@ def test_the_best_preset_trains_the_large_cnn_with_tta() -> None:
     data = ingest(train_df, train_df.drop(columns="label"), IngestParams())
     pre = preprocess(data["X"], data["X_test"], PreprocessParams())
     model = train(pre["x"], data["y"], np.arange(48), np.arange(48, 60), np.arange(3),
-                  TrainParams(preset="best", epochs=1, ensemble=1, batch_size=16))
+                  TrainParams(preset="best", epochs=1, batch_size=16))
     assert str(model["arch"]) == "cnn_large" and PRESETS["best"].tta
+    assert int(model["images_trained"]) == 48  # --epochs without --ensemble: one network of one epoch
     assert predict_proba(model, pre["x"][:5]).shape == (5, 3)
 
 

@@ -209,8 +209,8 @@ def _fit(arch: str, x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray,
     strategy, strategy_name = distribution(params.strategy) if learner.keras else (None, "one")
     params = dataclasses.replace(params, precision=training_precision(params.precision, arch))
     # --epochs without --ensemble: one network, as the user sized it
-    image = learner.image and not params.epochs
-    n_members = len(splits) if bagged else params.ensemble or preset.members(len(train_idx), image)
+    members = 1 if learner.image and params.epochs else preset.members(len(train_idx), learner.image)
+    n_members = len(splits) if bagged else params.ensemble or members
     kind = "fold" if bagged else "net"
     splits = splits if bagged else splits * n_members
     budget = parse_duration(params.time_budget)
