@@ -93,7 +93,7 @@ class Settings:
         metavar="N", help=f"Seed of the split and of training [default: {SplitParams.seed}]."
     )] = None
     preset: Annotated[Optional[str], Option(
-        metavar="PRESET", help="fast (about a minute), default, or best (an ensemble, with --tta) "
+        metavar="PRESET", help="fast (about a minute), default, or best (the larger CNN, trained longer, with --tta) "
         f"[default: {TrainParams.preset}]."
     )] = None
     model: Annotated[Optional[str], Option(
