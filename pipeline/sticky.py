@@ -4,9 +4,10 @@ the folder's setting until it is changed, set back to its default, or cleared wi
 
 They are kept in .pipeline/settings.json, never in the user's pipeline.toml, each with the
 command that set it, so `pipeline config` can say "set by `run-all --epochs 3`". An option
-given with the value the setting has without it (its default, or pipeline.toml's) drops the
-kept value instead of keeping a copy. A command that stops with an error keeps nothing it
-set (the CLI writes back what it read before): a mistyped `--label-column` must not haunt every later bare command.
+given with the value the setting has without it (its default, pipeline.toml's, or the kept
+preset's) drops the kept value instead of keeping a copy. A command that stops with an error
+keeps nothing it set (the CLI writes back what it read before): a mistyped `--label-column`
+must not haunt every later bare command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipeline.config import STATE_DIR, Config, load_config, settings
 from pipeline.errors import PipelineError
 
 FILE = STATE_DIR / "settings.json"
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,19 @@ def configure(given: dict[str, Any], by: str, keep: bool = True, reset: bool = F
         if not reset:
             raise
         kept = {}  # unreadable: --reset is how to clear it
-    base = {name: value for name, value, _ in settings(load_config())}  # without anything kept
     updated = {} if reset else dict(kept)
     at = time.strftime("%Y-%m-%d %H:%M:%S")
     for name, value in given.items():
-        if value == base[name]:
-            updated.pop(name, None)
-        elif updated.get(name, {}).get("value", base[name]) != value:
+        if updated.get(name, {}).get("value", _UNSET) != value:
             updated[name] = {"value": value, "by": by, "at": at}
-    changes = [Change(name, kept[name]["value"] if name in kept else base.get(name),
-                      updated[name]["value"] if name in updated else base.get(name), name in updated)
+    # an option given with the value its setting has without it drops the kept value (--no-tta
+    # is kept under best, which implies --tta)
+    for name in given:
+        without = {other: entry for other, entry in updated.items() if other != name}
+        if _effective(without).get(name, _UNSET) == given[name]:
+            updated = without
+    before, after = _effective(kept), _effective(updated)
+    changes = [Change(name, before.get(name), after.get(name), name in updated)
                for name in sorted(set(kept) | set(updated))]
     changes = [change for change in changes if change.old != change.new]
     if not keep:
@@ -69,6 +74,14 @@ def configure(given: dict[str, Any], by: str, keep: bool = True, reset: bool = F
     if updated != kept or reset:
         write(updated, file)
     return config, changes
+
+
+def _effective(entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every setting's value under the kept `entries` (none where they do not load)."""
+    try:
+        return {name: value for name, value, _ in settings(load_config(kept=_layer(entries)))}
+    except PipelineError:
+        return {}
 
 
 def read(file: Path = FILE) -> dict[str, dict[str, Any]]:

@@ -117,6 +117,17 @@ def test_submissions_are_kept_per_run_and_never_overwritten(workdir: Path) -> No
     assert not Path("submissions/run-003.csv").exists()
 
 
+def test_an_option_that_undoes_what_the_kept_preset_implies_is_kept(competition: Path) -> None:
+    assert invoke("config", "--preset", "best").code == 0
+    assert rows(invoke("config").stdout)["predict.tta"] == ["true", "preset"]
+    off = invoke("config", "--no-tta")  # the default's value, but not what best implies
+    assert off.code == 0 and "predict.tta true -> false" in off.stdout, off.output
+    assert rows(off.stdout)["predict.tta"] == ["false", "set by `config --no-tta`"]
+    back = invoke("config", "--tta")  # what best implies: no longer kept
+    assert "predict.tta false -> true (unset)" in back.stdout, back.output
+    assert set(json.loads(SETTINGS.read_text())) == {"train.preset"}
+
+
 def test_pipeline_toml_stays_the_users_own(competition: Path) -> None:
     toml = Path("pipeline.toml")
     toml.write_text("# my settings\n[train]\nepochs = 7  # seven is plenty\n")
