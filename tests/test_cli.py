@@ -295,7 +295,7 @@ def test_preset_ensemble_and_refit_from_the_command_line(competition: Path) -> N
                     "--out", "submissions/sub.csv")
     assert result.code == 0, result.output
     assert "net 2/2 epoch" in result.output and "refit 2/2 epoch" in result.output
-    assert re.search(r"trained on [\d,]+ images at [\d,]+ images/s", result.output)
+    assert re.search(r"trained cnn \(--model\) on [\d,]+ images at [\d,]+ images/s", result.output)
     assert len(pd.read_csv("submissions/sub.csv")) == 30
     assert re.search(r"train\s+│ fresh", invoke("status").output)  # the options stuck to the folder
     status = invoke("status", "--no-refit")

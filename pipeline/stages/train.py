@@ -165,13 +165,15 @@ def _kept(result: dict[str, np.ndarray]) -> str:
 
 
 def _throughput(result: dict[str, np.ndarray], rows: bool, seconds: float) -> str:
-    """How fast the networks trained: rows (or images) per second, in which arithmetic."""
+    """How fast the networks trained: rows (or images) per second, in which arithmetic; on
+    images, which network."""
     what = "rows" if rows else "images"
     trained = int(result["images_trained"])
     arithmetic = f" in {result['precision']}" if "precision" in result else ""
     replicas = int(result["replicas"]) if "replicas" in result else 1
     spread = f" on {replicas} replicas ({result['strategy']})" if replicas > 1 else ""
-    return f"trained on {trained:,} {what} at {trained / max(seconds, 1e-9):,.0f} {what}/s{arithmetic}{spread}"
+    network = f" {result['arch']} (--model)" if not rows and "arch" in result else ""  # the preset's choice on images
+    return f"trained{network} on {trained:,} {what} at {trained / max(seconds, 1e-9):,.0f} {what}/s{arithmetic}{spread}"
 
 
 def _splits(train_idx: np.ndarray, val_idx: np.ndarray,
